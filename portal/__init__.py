@@ -1,0 +1,67 @@
+"""Mailbox Portal: manage the mail accounts an organisation sends from."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal import config
+from portal.extensions import csrf, db, limiter, login_manager, migrate
+
+TEMPLATE_DIR = "../templates"
+STATIC_DIR = "../static"
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the portal: configuration, extensions, blueprints and CLI commands."""
+    app = Flask(__name__, instance_relative_config=True,
+                instance_path=os.environ.get("PORTAL_INSTANCE_PATH") or None,
+                template_folder=TEMPLATE_DIR, static_folder=STATIC_DIR)
+    config.load(app, test_config)
+    _init_extensions(app)
+    _apply_proxy_fix(app)
+    _register_blueprints(app)
+    from portal import cli, errors, templating
+
+    errors.register(app)
+    templating.register(app)
+    cli.register(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to open that page."
+    login_manager.login_message_category = "info"
+    from portal import models  # noqa: F401  (register every table with the metadata)
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from portal.auth.models import User
+
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.active else None
+
+
+def _apply_proxy_fix(app: Flask) -> None:
+    """Trust X-Forwarded-* only from as many proxies as configured (default none)."""
+    count = int(app.config.get("PROXY_COUNT") or 0)
+    if count > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count,
+                                x_host=count, x_prefix=count)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.auth.views import bp as auth_bp
+    from portal.home.views import bp as home_bp
+    from portal.teams.views import bp as teams_bp
+    from portal.users.views import bp as users_bp
+
+    for blueprint in (auth_bp, home_bp, teams_bp, users_bp):
+        app.register_blueprint(blueprint)

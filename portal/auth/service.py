@@ -1,0 +1,45 @@
+"""Checking credentials, and keeping redirects after sign-in on this site."""
+
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from portal.auth.models import User
+from portal.extensions import db
+
+# Checked against when the user does not exist, so both paths cost the same time.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+BAD_CREDENTIALS = "Wrong username or password."
+DEACTIVATED = "This account is deactivated. Ask a system administrator to reactivate it."
+
+
+def find_user(username: str) -> User | None:
+    """Usernames are matched without regard to case or surrounding spaces."""
+    name = username.strip().lower()
+    return db.session.scalar(select(User).where(func.lower(User.username) == name))
+
+
+def authenticate(username: str, password: str) -> tuple[User | None, str | None]:
+    """The user when the credentials are right and the account active, else an error text."""
+    user = find_user(username)
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None, BAD_CREDENTIALS
+    if not user.check_password(password):
+        return None, BAD_CREDENTIALS
+    if not user.active:
+        return None, DEACTIVATED
+    return user, None
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site (no scheme, no host, no '//' trick) may be redirected to."""
+    if not target:
+        return None
+    target = target.strip().replace("\\", "/")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target

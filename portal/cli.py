@@ -1,0 +1,129 @@
+"""Command-line entry points. Thin: they parse options, call services and commit."""
+
+import os
+import secrets
+
+import click
+from flask import Flask
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import func, select
+
+from portal.auth.models import ROLES, User
+from portal.errors import ServiceError
+from portal.extensions import db
+from portal.teams import service as teams
+from portal.teams.models import Team
+from portal.users import service as users
+
+
+class _System:
+    """The acting user for commands run by the operator on the server itself."""
+
+    id = None
+    is_system_admin = True
+
+
+SYSTEM = _System()
+
+
+def _fail(error: ServiceError):
+    db.session.rollback()
+    raise click.ClickException(error.message)
+
+
+def _team_by_name(name: str) -> Team:
+    team = db.session.scalar(select(Team).where(func.lower(Team.name) == name.strip().lower()))
+    if team is None:
+        raise click.ClickException(f"No team named “{name}”. Create it with: team add NAME")
+    return team
+
+
+@click.command("create-admin")
+@click.option("--username", prompt=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--display-name", default=None)
+@with_appcontext
+def create_admin(username: str, password: str, display_name: str | None):
+    """Create a system administrator (prompts for missing options)."""
+    try:
+        user = users.create_user(username=username, password=password,
+                                 display_name=display_name, is_system_admin=True)
+        db.session.commit()
+    except ServiceError as error:
+        _fail(error)
+    click.echo(f"System administrator “{user.username}” created.")
+
+
+@click.command("ensure-admin")
+@click.option("--username", default="admin", show_default=True)
+@with_appcontext
+def ensure_admin(username: str):
+    """Create a first system admin when there is none (for first start).
+
+    The password comes from PORTAL_ADMIN_PASSWORD, or is generated and printed once.
+    """
+    exists = db.session.scalar(select(User.id).where(User.is_system_admin.is_(True)).limit(1))
+    if exists is not None:
+        click.echo("A system administrator exists already; nothing to do.")
+        return
+    password = os.environ.get("PORTAL_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+    try:
+        users.create_user(username=username, password=password, is_system_admin=True)
+        db.session.commit()
+    except ServiceError as error:
+        _fail(error)
+    shown = "(from PORTAL_ADMIN_PASSWORD)" if os.environ.get("PORTAL_ADMIN_PASSWORD") else password
+    click.echo(f"First system administrator created: username “{username}”, password {shown}")
+    click.echo("Write the password down: it is not shown again.")
+
+
+@click.group("team", cls=AppGroup)
+def team_group():
+    """Manage teams."""
+
+
+@team_group.command("add")
+@click.argument("name")
+def team_add(name: str):
+    """Create a team."""
+    try:
+        team = teams.create_team(SYSTEM, name)
+        db.session.commit()
+    except ServiceError as error:
+        _fail(error)
+    click.echo(f"Team “{team.name}” created (id {team.id}).")
+
+
+@click.group("user", cls=AppGroup)
+def user_group():
+    """Manage users."""
+
+
+@user_group.command("add")
+@click.option("--username", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--display-name", default=None)
+@click.option("--email", default=None)
+@click.option("--team", "team_name", default=None, help="Team to join.")
+@click.option("--role", type=click.Choice(ROLES), default="agent", show_default=True)
+@click.option("--system-admin", is_flag=True, help="Make the user a system administrator.")
+def user_add(username, password, display_name, email, team_name, role, system_admin):
+    """Create a user, optionally in a team with a role."""
+    try:
+        user = users.create_user(username=username, password=password,
+                                 display_name=display_name, email=email,
+                                 is_system_admin=system_admin)
+        if team_name:
+            users.set_membership(user, _team_by_name(team_name), role)
+        db.session.commit()
+    except ServiceError as error:
+        _fail(error)
+    click.echo(f"User “{user.username}” created (id {user.id}).")
+
+
+COMMANDS = [create_admin, ensure_admin, team_group, user_group]
+
+
+def register(app: Flask) -> None:
+    for command in COMMANDS:
+        app.cli.add_command(command)

@@ -1,0 +1,82 @@
+"""Configuration: defaults here, then instance/config.py, then PORTAL_* variables.
+
+Two keys are kept apart on purpose: ``SECRET_KEY`` signs the session cookie,
+``ENCRYPTION_KEY`` encrypts sender passwords at rest. Both are generated into
+``instance/`` on first run unless supplied, and neither is ever committed.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+
+class Defaults:
+    """Settings every deployment starts from."""
+
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = False
+    LOGIN_RATE_LIMIT = "10 per minute"
+    PROXY_COUNT = 0
+    SMTP_TIMEOUT = 15.0
+    WORKER_INTERVAL = 60
+    PAGE_SIZE = 50
+
+
+def database_url(instance_path: str) -> str:
+    """``DATABASE_URL`` when set (PostgreSQL), else SQLite inside ``instance/``."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        return "sqlite:///" + str(Path(instance_path) / "portal.sqlite")
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def instance_secret(instance_path: str, filename: str, factory) -> str:
+    """Read a generated secret from ``instance/``, creating it (mode 600) if absent."""
+    path = Path(instance_path) / filename
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = factory()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def load(app, test_config: dict | None) -> None:
+    """Apply the layers in order; later layers win."""
+    app.config.from_object(Defaults)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app.instance_path)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        encryption_env = os.environ.get("PORTAL_SECRET_KEY")
+        session_key = app.config.get("SECRET_KEY")
+        app.config.from_prefixed_env("PORTAL")
+        if encryption_env:
+            # PORTAL_SECRET_KEY is the encryption key, not the session key.
+            app.config["ENCRYPTION_KEY"] = encryption_env
+            app.config["SECRET_KEY"] = session_key
+    else:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret(
+            app.instance_path, "session.key", lambda: secrets.token_hex(32)
+        )
+    if not app.config.get("ENCRYPTION_KEY"):
+        app.config["ENCRYPTION_KEY"] = instance_secret(
+            app.instance_path, "encryption.key", lambda: secrets.token_urlsafe(32)
+        )
+    if app.config.get("SESSION_COOKIE_SECURE"):
+        app.config["REMEMBER_COOKIE_SECURE"] = True

@@ -1,0 +1,19 @@
+"""Validators shared by the portal's forms."""
+
+import re
+
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import ValidationError
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def no_control_chars(form, field):
+    """Line breaks and other control characters are never valid in a one-line field."""
+    if field.data and _CONTROL.search(str(field.data)):
+        raise ValidationError(f"{field.label.text} must be one line without control characters.")
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """Select options from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]

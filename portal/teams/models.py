@@ -1,0 +1,45 @@
+"""Teams and memberships: a user belongs to teams with a role in each."""
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.dbtypes import UTCDateTime, utcnow
+from portal.extensions import db
+
+
+class Team(db.Model):
+    """A group of users that owns senders, templates, tokens and records."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    memberships = relationship(
+        "Membership", back_populates="team", cascade="all, delete-orphan",
+        order_by="Membership.id",
+    )
+
+    def __repr__(self) -> str:
+        return f"<Team {self.name}>"
+
+
+class Membership(db.Model):
+    """One user's role (admin or agent) in one team."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("user_id", "team_id"),
+        CheckConstraint("role IN ('admin', 'agent')", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(10))
+
+    user = relationship("User", back_populates="memberships")
+    team = relationship("Team", back_populates="memberships", lazy="joined")

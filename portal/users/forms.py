@@ -1,0 +1,47 @@
+"""User administration forms."""
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
+
+from portal.auth.models import ROLES
+from portal.forms import choices, no_control_chars
+
+USERNAME_RULE = Regexp(r"^[A-Za-z0-9._@-]+$",
+                       message="Username may contain letters, digits and . _ @ - only.")
+
+
+class UserDetailsForm(FlaskForm):
+    display_name = StringField("Display name", validators=[
+        DataRequired("Enter a display name."),
+        Length(max=120, message="Display name must be at most 120 characters."),
+        no_control_chars])
+    email = EmailField("Email", validators=[
+        Optional(), Length(max=254, message="Email must be at most 254 characters."),
+        Email("Enter a valid email address, like name@example.com.",
+              check_deliverability=False)])
+    is_system_admin = BooleanField("System administrator")
+
+
+class UserEditForm(UserDetailsForm):
+    active = BooleanField("Active (may sign in)")
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[
+        DataRequired("Enter a password."),
+        Length(min=8, max=256, message="Password must be 8 to 256 characters.")])
+    confirm = PasswordField("Repeat the password", validators=[
+        DataRequired("Repeat the password."),
+        EqualTo("password", message="The two passwords do not match.")])
+
+
+class UserCreateForm(UserDetailsForm, PasswordForm):
+    username = StringField("Username", validators=[
+        DataRequired("Enter a username."),
+        Length(max=64, message="Username must be at most 64 characters."), USERNAME_RULE])
+
+
+class MembershipForm(FlaskForm):
+    team_id = SelectField("Team", coerce=int, validate_choice=True)
+    role = SelectField("Role", choices=choices((r, r.capitalize()) for r in ROLES))

@@ -1,0 +1,81 @@
+"""User rules: unique usernames, memberships, and never locking out the last admin."""
+
+from sqlalchemy import func, select
+
+from portal.auth.models import ROLES, User
+from portal.auth.service import find_user
+from portal.errors import ServiceError
+from portal.extensions import db
+from portal.teams.models import Membership, Team
+
+
+def list_users(page: int, per_page: int, search: str = "") -> tuple[list[User], bool]:
+    """One page of users by username, and whether a next page exists."""
+    query = select(User).order_by(func.lower(User.username))
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(func.lower(User.username).like(pattern)
+                            | func.lower(User.display_name).like(pattern))
+    rows = list(db.session.scalars(query.offset((page - 1) * per_page).limit(per_page + 1)))
+    return rows[:per_page], len(rows) > per_page
+
+
+def create_user(*, username: str, password: str, display_name: str | None = None,
+                email: str | None = None, is_system_admin: bool = False) -> User:
+    username = username.strip()
+    if not username:
+        raise ServiceError("Enter a username.", "username")
+    if find_user(username) is not None:
+        raise ServiceError(f"The username “{username}” is taken. Choose another.", "username")
+    if len(password) < 8:
+        raise ServiceError("Password must be at least 8 characters.", "password")
+    user = User(username=username, display_name=(display_name or username).strip(),
+                email=(email or None), is_system_admin=is_system_admin, active=True)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def update_user(actor, user: User, *, display_name: str, email: str | None,
+                active: bool, is_system_admin: bool) -> User:
+    """Refuses changes that would leave the portal without an active system admin."""
+    losing_admin = user.is_system_admin and user.active and not (active and is_system_admin)
+    if losing_admin and user.id == actor.id:
+        raise ServiceError("You cannot deactivate yourself or remove your own "
+                           "system administrator role.", "is_system_admin")
+    if losing_admin and _active_system_admins() <= 1:
+        raise ServiceError("This is the last active system administrator.", "is_system_admin")
+    user.display_name = display_name.strip()
+    user.email = email or None
+    user.active = active
+    user.is_system_admin = is_system_admin
+    db.session.flush()
+    return user
+
+
+def _active_system_admins() -> int:
+    return db.session.scalar(select(func.count()).select_from(User).where(
+        User.is_system_admin.is_(True), User.active.is_(True)))
+
+
+def set_membership(user: User, team: Team, role: str) -> Membership:
+    """Add the user to the team, or change their role there."""
+    if role not in ROLES:
+        raise ServiceError("Choose Admin or Agent as the role.", "role")
+    membership = next((m for m in user.memberships if m.team_id == team.id), None)
+    if membership is None:
+        membership = Membership(user=user, team=team, role=role)
+        db.session.add(membership)
+    else:
+        membership.role = role
+    db.session.flush()
+    return membership
+
+
+def remove_membership(user: User, team_id: int) -> None:
+    membership = next((m for m in user.memberships if m.team_id == team_id), None)
+    if membership is None:
+        raise ServiceError("This user is not a member of that team.")
+    user.memberships.remove(membership)
+    db.session.flush()

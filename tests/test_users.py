@@ -1,0 +1,107 @@
+"""User administration: create, edit, deactivate, passwords, memberships."""
+
+from portal.auth.models import User
+from portal.extensions import db
+from tests.conftest import HX, login
+
+NEW = {"username": "carol", "display_name": "Carol", "email": "carol@example.com",
+       "password": "longenough1", "confirm": "longenough1"}
+
+
+def _user(app, user_id):
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        db.session.expunge(user)
+        return user
+
+
+def test_create_user_then_sign_in(app, client, world):
+    login(client, "root")
+    response = client.post("/users", data=NEW, headers=HX)
+    assert response.status_code == 204 and response.headers["HX-Redirect"].startswith("/users/")
+    client.post("/logout")
+    login(client, "carol", "longenough1")
+
+
+def test_create_user_errors_name_the_field(app, client, world):
+    login(client, "root")
+    cases = [
+        ({"username": "red_agent"}, "is taken"),
+        ({"username": ""}, "Enter a username."),
+        ({"username": "bad name"}, "letters, digits"),
+        ({"email": "not-an-email"}, "valid email"),
+        ({"password": "short", "confirm": "short"}, "8 to 256"),
+        ({"confirm": "different1"}, "do not match"),
+        ({"display_name": "x" * 121}, "at most 120"),
+    ]
+    for change, message in cases:
+        response = client.post("/users", data={**NEW, **change}, headers=HX)
+        assert response.status_code == 422, change
+        assert message in response.get_data(as_text=True), change
+    with app.app_context():
+        assert db.session.query(User).filter_by(username="carol").count() == 0
+
+
+def test_edit_and_deactivate(app, client, world):
+    login(client, "root")
+    response = client.post(f"/users/{world['red_agent']}", headers=HX, data={
+        "display_name": "Red Agent 2", "email": "", "active": ""})
+    assert response.status_code == 200
+    user = _user(app, world["red_agent"])
+    assert user.display_name == "Red Agent 2" and not user.active
+
+
+def test_cannot_remove_own_admin_role(app, client, world):
+    login(client, "root")
+    response = client.post(f"/users/{world['root']}", headers=HX, data={
+        "display_name": "Root", "active": "y"})
+    assert response.status_code == 422
+    assert "cannot deactivate yourself" in response.get_data(as_text=True)
+    assert _user(app, world["root"]).is_system_admin
+
+
+def test_reset_password(app, client, world):
+    login(client, "root")
+    response = client.post(f"/users/{world['red_agent']}/password", headers=HX,
+                           data={"password": "brand-new-pw", "confirm": "brand-new-pw"})
+    assert response.status_code == 200
+    assert "brand-new-pw" not in response.get_data(as_text=True)
+    client.post("/logout")
+    login(client, "red_agent", "brand-new-pw")
+
+
+def test_memberships_add_change_remove(app, client, world):
+    login(client, "root")
+    uid, blue = world["red_agent"], world["blue"]
+    response = client.post(f"/users/{uid}/memberships", data={"team_id": blue, "role": "admin"},
+                           headers=HX)
+    assert response.status_code == 200
+    assert _user(app, uid).role_in(blue) == "admin"
+    client.post(f"/users/{uid}/memberships", data={"team_id": blue, "role": "agent"}, headers=HX)
+    assert _user(app, uid).role_in(blue) == "agent"
+    client.post(f"/users/{uid}/memberships/{blue}/delete", headers=HX)
+    assert _user(app, uid).role_in(blue) is None
+
+
+def test_membership_with_bad_team_or_role(client, world):
+    login(client, "root")
+    uid = world["red_agent"]
+    assert client.post(f"/users/{uid}/memberships", data={"team_id": 999, "role": "admin"},
+                       headers=HX).status_code == 422
+    assert client.post(f"/users/{uid}/memberships", data={"team_id": world["blue"],
+                       "role": "owner"}, headers=HX).status_code == 422
+
+
+def test_user_list_search_and_pagination(app, client, world, make_user):
+    app.config["PAGE_SIZE"] = 2
+    login(client, "root")
+    body = client.get("/users?q=agent").get_data(as_text=True)
+    assert "blue_agent" in body and "red_agent" in body and "root" not in body.split("<table")[1]
+    page2 = client.get("/users?page=2", headers=HX).get_data(as_text=True)
+    assert "Page 2" in page2 and "<html" not in page2
+    assert client.get("/users?page=abc").status_code == 200
+
+
+def test_unknown_user_404(client, world):
+    login(client, "root")
+    assert client.get("/users/9999").status_code == 404
