@@ -12,10 +12,9 @@ from sqlalchemy import text
 
 from portal import create_app
 from portal.extensions import db
-from tests.browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.pg_cluster import Cluster, pg_bin_dir
 
-pytest_plugins = ["tests.smtp_servers"]
+pytest_plugins = ["tests.smtp_servers", "tests.browser"]
 
 HX = {"HX-Request": "true"}
 PASSWORD = "correct-horse-42"
@@ -25,6 +24,8 @@ ENCRYPTION_KEY = "tests-encryption-key"
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     """Playwright drives the system's Chromium; it cannot download its own here."""
+    from tests.browser import CHROMIUM, CHROMIUM_FLAGS
+
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_FLAGS}
 
 
