@@ -1,0 +1,46 @@
+"""Flask-free delivery core: settings, message composition, SMTP sessions, diagnosis, presets.
+
+Nothing in this package imports Flask, SQLAlchemy or other portal packages, so the
+same code serves the web requests, the deferred-delivery worker, the CLI and the tests.
+"""
+
+from portal.mail.compose import (
+    TEST_MAIL_SUBJECT,
+    HeaderInjectionError,
+    InvalidAddressError,
+    build_message,
+    build_test_mail,
+    check_header,
+    envelope_recipients,
+    html_to_text,
+)
+from portal.mail.diagnosis import Diagnosis, diagnose
+from portal.mail.errors import DeliveryError
+from portal.mail.presets import PRESETS, PRESETS_BY_KEY, Preset, get_preset
+from portal.mail.settings import ENCRYPTIONS, SmtpSettings
+from portal.mail.smtp import ProbeReport, SmtpSession, Step, open_session, probe
+
+__all__ = [
+    "ENCRYPTIONS",
+    "PRESETS",
+    "PRESETS_BY_KEY",
+    "TEST_MAIL_SUBJECT",
+    "DeliveryError",
+    "Diagnosis",
+    "HeaderInjectionError",
+    "InvalidAddressError",
+    "Preset",
+    "ProbeReport",
+    "SmtpSession",
+    "SmtpSettings",
+    "Step",
+    "build_message",
+    "build_test_mail",
+    "check_header",
+    "diagnose",
+    "envelope_recipients",
+    "get_preset",
+    "html_to_text",
+    "open_session",
+    "probe",
+]
