@@ -68,6 +68,8 @@ def load(app, test_config: dict | None) -> None:
             # PORTAL_SECRET_KEY is the encryption key, not the session key.
             app.config["ENCRYPTION_KEY"] = encryption_env
             app.config["SECRET_KEY"] = session_key
+        if os.environ.get("PORTAL_SESSION_KEY"):
+            app.config["SECRET_KEY"] = os.environ["PORTAL_SESSION_KEY"]
     else:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):

@@ -2,6 +2,7 @@
 
 import re
 
+from wtforms import IntegerField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
@@ -17,3 +18,13 @@ def no_control_chars(form, field):
 def choices(pairs) -> list[SelectChoice]:
     """Select options from (value, label) pairs."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+class WholeNumberField(IntegerField):
+    """An integer input whose parse error names the field."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as error:
+            raise ValueError(f"{self.label.text} must be a whole number.") from error

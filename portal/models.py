@@ -1,6 +1,9 @@
 """Every model, imported in one place so migrations and create_all see all tables."""
 
 from portal.auth.models import User
+from portal.outbox.models import Attempt, Message
+from portal.senders.models import Sender
 from portal.teams.models import Membership, Team
+from portal.templates_.models import MailTemplate
 
-__all__ = ["Membership", "Team", "User"]
+__all__ = ["Attempt", "MailTemplate", "Membership", "Message", "Sender", "Team", "User"]

@@ -11,7 +11,7 @@ def sign_in(page, server, username, password):
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text(f"Signed in as")).to_be_visible()
+    expect(page.get_by_text("Signed in as")).to_be_visible()
 
 
 def test_sign_in_and_create_team_without_reload(page, portal_server, world):

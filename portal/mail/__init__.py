@@ -6,6 +6,7 @@ same code serves the web requests, the deferred-delivery worker, the CLI and the
 
 from portal.mail.compose import (
     TEST_MAIL_SUBJECT,
+    ComposeError,
     HeaderInjectionError,
     InvalidAddressError,
     build_message,
@@ -25,6 +26,7 @@ __all__ = [
     "PRESETS",
     "PRESETS_BY_KEY",
     "TEST_MAIL_SUBJECT",
+    "ComposeError",
     "DeliveryError",
     "Diagnosis",
     "HeaderInjectionError",

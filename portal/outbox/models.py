@@ -1,0 +1,93 @@
+"""Messages: one row is both the outbox entry and the sending record, plus its attempts."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.dbtypes import UTCDateTime, utcnow
+from portal.extensions import db
+
+STATUSES = ("queued", "sending", "sent", "retrying", "failed", "unknown")
+
+
+class Message(db.Model):
+    """One mail to one or more recipients with its full history.
+
+    The sender's name and address are copied in, so the record survives the
+    sender's deletion; ``sender_reason`` says why that sender was used.
+    """
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'sending', 'sent', 'retrying', 'failed', "
+                        "'unknown')", name="status"),
+        Index("ix_messages_status_due", "status", "next_attempt_at"),
+        Index("uq_messages_token_idempotency", "token_id", "idempotency_key", unique=True,
+              sqlite_where=text("idempotency_key IS NOT NULL"),
+              postgresql_where=text("idempotency_key IS NOT NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="SET NULL"), index=True)
+    sender_id: Mapped[int | None] = mapped_column(
+        ForeignKey("senders.id", ondelete="SET NULL"), index=True)
+    sender_name: Mapped[str] = mapped_column(String(120))
+    sender_address: Mapped[str] = mapped_column(String(254))
+    sender_reason: Mapped[str] = mapped_column(String(40))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    token_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    triggered_by: Mapped[str | None] = mapped_column(String(200))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    client_ip: Mapped[str | None] = mapped_column(String(45))
+    to_addrs: Mapped[list] = mapped_column(JSON, default=list)
+    cc_addrs: Mapped[list] = mapped_column(JSON, default=list)
+    bcc_addrs: Mapped[list] = mapped_column(JSON, default=list)
+    recipients_search: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str] = mapped_column(String(998))
+    html_body: Mapped[str] = mapped_column(Text, default="")
+    text_body: Mapped[str | None] = mapped_column(Text)
+    template_name: Mapped[str | None] = mapped_column(String(120))
+    resource: Mapped[str | None] = mapped_column(String(500))
+    mode: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    reply_code: Mapped[int | None] = mapped_column(Integer)
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    diagnosis: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    attempts = relationship("Attempt", back_populates="message", cascade="all, delete-orphan",
+                            order_by="Attempt.number", passive_deletes=True)
+
+    def set_recipients(self, to: list[str], cc: list[str] = (), bcc: list[str] = ()) -> None:
+        self.to_addrs, self.cc_addrs, self.bcc_addrs = list(to), list(cc), list(bcc)
+        self.recipients_search = " ".join([*to, *cc, *bcc]).lower()
+
+
+class Attempt(db.Model):
+    """One hand-over attempt: when, the outcome, the server's reply and the diagnosis."""
+
+    __tablename__ = "attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_pk: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(10))
+    step: Mapped[str | None] = mapped_column(String(20))
+    reply_code: Mapped[int | None] = mapped_column(Integer)
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    diagnosis: Mapped[str | None] = mapped_column(Text)
+
+    message = relationship("Message", back_populates="attempts")

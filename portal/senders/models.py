@@ -1,0 +1,80 @@
+"""Sender accounts: everything needed to send as one address, and the defaults."""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.dbtypes import UTCDateTime, utcnow
+from portal.extensions import db
+
+MODES = ("immediate", "deferred")
+
+
+class Sender(db.Model):
+    """One SMTP account. ``team_id`` None means system level.
+
+    ``is_default`` marks the default of the sender's own scope; the partial
+    unique indexes allow one per team and one system-wide, and the check
+    constraint keeps a disabled sender from being a default.
+    """
+
+    __tablename__ = "senders"
+    __table_args__ = (
+        CheckConstraint("encryption IN ('ssl', 'starttls', 'none')", name="encryption"),
+        CheckConstraint("mode IN ('immediate', 'deferred')", name="mode"),
+        CheckConstraint("port BETWEEN 1 AND 65535", name="port"),
+        CheckConstraint("NOT is_default OR enabled", name="default_enabled"),
+        CheckConstraint("max_connections >= 1", name="max_connections"),
+        Index("uq_senders_team_default", "team_id", unique=True,
+              sqlite_where=text("is_default AND team_id IS NOT NULL"),
+              postgresql_where=text("is_default AND team_id IS NOT NULL")),
+        Index("uq_senders_system_default", "is_default", unique=True,
+              sqlite_where=text("is_default AND team_id IS NULL"),
+              postgresql_where=text("is_default AND team_id IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="RESTRICT"), index=True)
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(Integer, default=25)
+    encryption: Mapped[str] = mapped_column(String(10), default="starttls")
+    address: Mapped[str] = mapped_column(String(254))
+    username: Mapped[str | None] = mapped_column(String(254))
+    password_encrypted: Mapped[str | None] = mapped_column(Text)
+    display_name: Mapped[str] = mapped_column(String(120))
+    mode: Mapped[str] = mapped_column(String(10), default="immediate")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    ca_cert: Mapped[str | None] = mapped_column(Text)
+    rate_per_minute: Mapped[int | None] = mapped_column(Integer)
+    max_connections: Mapped[int] = mapped_column(Integer, default=1)
+    # Epoch seconds of the next free sending slot, shared by all workers (rate limit).
+    throttle_next_at: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    team = relationship("Team", lazy="joined")
+
+    @property
+    def scope_label(self) -> str:
+        return self.team.name if self.team is not None else "System"
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password_encrypted)
+
+    def __repr__(self) -> str:
+        return f"<Sender {self.id} {self.name}>"

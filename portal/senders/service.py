@@ -1,0 +1,154 @@
+"""Sender rules: who manages which sender, saving, deleting and the defaults."""
+
+from sqlalchemy import func, select
+
+from portal.crypto import decrypt, encrypt
+from portal.errors import ServiceError
+from portal.extensions import db
+from portal.mail import SmtpSettings
+from portal.senders.models import Sender
+from portal.teams.models import Team
+
+EDITABLE = ("name", "team_id", "host", "port", "encryption", "address", "username",
+            "display_name", "mode", "enabled", "ca_cert", "rate_per_minute", "max_connections")
+
+
+class NotConfigured(Exception):
+    """No usable default sender for a scope: mail that names no sender cannot go out."""
+
+    code = "mailbox_not_configured"
+
+
+def _ordered(query):
+    return query.order_by(Sender.team_id.is_not(None), func.lower(Sender.name), Sender.id)
+
+
+def managed_senders(user) -> list[Sender]:
+    """Senders the user may change: all for system admins, their teams' for team admins."""
+    query = select(Sender)
+    if not user.is_system_admin:
+        query = query.where(Sender.team_id.in_(user.admin_team_ids() or [-1]))
+    return list(db.session.scalars(_ordered(query)))
+
+
+def usable_senders(user) -> list[Sender]:
+    """Enabled senders the user may send from: system-level ones and their teams'."""
+    query = select(Sender).where(Sender.enabled.is_(True))
+    if not user.is_system_admin:
+        query = query.where(Sender.team_id.is_(None)
+                            | Sender.team_id.in_(user.team_ids() or [-1]))
+    return list(db.session.scalars(_ordered(query)))
+
+
+def get_managed_sender(user, sender_id: int) -> Sender | None:
+    """The sender when it exists and the user may change it; None hides both cases."""
+    sender = db.session.get(Sender, sender_id)
+    if sender is None or not user.can_admin_team(sender.team_id):
+        return None
+    return sender
+
+
+def save_sender(actor, sender: Sender | None, values: dict) -> Sender:
+    """Create (sender None) or update. A blank password keeps the stored one."""
+    if not actor.can_admin_team(values.get("team_id")):
+        raise ServiceError("You cannot manage senders of that scope.", "team_id")
+    if sender is None:
+        sender = Sender()
+        db.session.add(sender)
+    moved = sender.id is not None and sender.team_id != values.get("team_id")
+    for name in EDITABLE:
+        setattr(sender, name, values.get(name))
+    sender.username = (values.get("username") or "").strip() or None
+    sender.ca_cert = (values.get("ca_cert") or "").strip() or None
+    if values.get("password"):
+        sender.password_encrypted = encrypt(values["password"])
+    if moved or not sender.enabled:
+        sender.is_default = False
+    db.session.flush()
+    return sender
+
+
+def delete_sender(actor, sender: Sender) -> None:
+    """Records keep their copy of the sender's name and address; a default leaves its scope."""
+    if not actor.can_admin_team(sender.team_id):
+        raise ServiceError("You cannot manage this sender.")
+    db.session.delete(sender)
+    db.session.flush()
+
+
+def current_default(team_id: int | None) -> Sender | None:
+    query = select(Sender).where(Sender.is_default.is_(True), Sender.enabled.is_(True))
+    query = query.where(Sender.team_id.is_(None) if team_id is None else Sender.team_id == team_id)
+    return db.session.scalar(query)
+
+
+def set_default(actor, team_id: int | None, sender_id: int | None) -> Sender | None:
+    """Make ``sender_id`` the default of a scope (None clears it)."""
+    if not actor.can_admin_team(team_id):
+        raise PermissionError("You cannot choose the default sender of that scope.")
+    sender = None
+    if sender_id is not None:
+        sender = db.session.get(Sender, sender_id)
+        if sender is None or sender.team_id != team_id:
+            raise ServiceError("Choose a sender of this scope.", "sender_id")
+        if not sender.enabled:
+            raise ServiceError("A disabled sender cannot be the default. Enable it first.",
+                               "sender_id")
+    previous = current_default(team_id)
+    if previous is not None and previous is not sender:
+        previous.is_default = False
+        db.session.flush()
+    if sender is not None:
+        sender.is_default = True
+    db.session.flush()
+    return sender
+
+
+def resolve_default(team_id: int | None) -> tuple[Sender, str]:
+    """Sender for mail that names none: team default, then system default, else an error."""
+    if team_id is not None:
+        sender = current_default(team_id)
+        if sender is not None:
+            return sender, "team default"
+    sender = current_default(None)
+    if sender is not None:
+        return sender, "system default"
+    raise NotConfigured("No default sender is configured for this team or the system. "
+                        "An administrator must choose one on the Senders page.")
+
+
+def default_scopes(user) -> list[tuple[Team | None, Sender | None, list[Sender]]]:
+    """Each scope the user administers: (team or None for system, its default, candidates)."""
+    teams = [None] if user.is_system_admin else []
+    query = select(Team).order_by(func.lower(Team.name))
+    if not user.is_system_admin:
+        query = query.where(Team.id.in_(user.admin_team_ids() or [-1]))
+    teams += list(db.session.scalars(query))
+    enabled = [s for s in managed_senders(user) if s.enabled]
+    scopes = []
+    for team in teams:
+        team_id = team.id if team is not None else None
+        candidates = [s for s in enabled if s.team_id == team_id]
+        default = next((s for s in candidates if s.is_default), None)
+        scopes.append((team, default, candidates))
+    return scopes
+
+
+def smtp_settings(values: dict, stored: Sender | None, timeout: float) -> SmtpSettings:
+    """Settings from form values; a blank password falls back to the stored one.
+
+    Login happens only when a password is known; the username defaults to the address.
+    """
+    password = values.get("password") or None
+    if not password and stored is not None and stored.password_encrypted:
+        password = decrypt(stored.password_encrypted)
+    username = (values.get("username") or "").strip() or values.get("address")
+    return SmtpSettings(host=values["host"].strip(), port=int(values["port"]),
+                        encryption=values["encryption"],
+                        username=username if password else None, password=password,
+                        ca_cert=(values.get("ca_cert") or "").strip() or None, timeout=timeout)
+
+
+def sender_settings(sender: Sender, timeout: float) -> SmtpSettings:
+    """Settings of a stored sender, for delivery."""
+    return smtp_settings({name: getattr(sender, name) for name in EDITABLE}, sender, timeout)

@@ -1,0 +1,55 @@
+"""Test connection and Send test mail, on the values currently in the sender form."""
+
+from dataclasses import dataclass
+
+from portal.dbtypes import utcnow
+from portal.mail import Diagnosis, ProbeReport, build_test_mail, diagnose, probe
+from portal.outbox.records import new_message, record_outcome
+from portal.senders.models import Sender
+from portal.senders.service import smtp_settings
+
+TEST_MAIL_TEMPLATE = "Test mail"
+
+
+@dataclass
+class CheckResult:
+    """What the result panel shows: each step, and the diagnosis when one failed."""
+
+    action: str  # "connection" or "mail"
+    report: ProbeReport
+    diagnosis: Diagnosis | None
+    recipient: str
+    message_pk: int | None = None
+
+
+def check_connection(values: dict, stored: Sender | None, timeout: float) -> CheckResult:
+    """Connect, TLS, EHLO, login, MAIL FROM, RCPT TO, then RSET and QUIT: nothing is sent."""
+    recipient = values.get("test_recipient") or values["address"]
+    settings = smtp_settings(values, stored, timeout)
+    report = probe(settings, values["address"], recipient)
+    return CheckResult("connection", report, _diagnosis(report), recipient)
+
+
+def send_test_mail(values: dict, stored: Sender | None, timeout: float, *,
+                   user_id: int | None, client_ip: str | None) -> CheckResult:
+    """Send the test mail and keep it as a sending record with template "Test mail"."""
+    recipient = values["test_recipient"]
+    settings = smtp_settings(values, stored, timeout)
+    msg = build_test_mail(values["address"], values["display_name"], recipient)
+    started = utcnow()
+    report = probe(settings, values["address"], recipient, msg)
+    message = new_message(
+        msg=msg, sender_id=stored.id if stored is not None else None,
+        sender_name=values.get("name") or values["display_name"],
+        sender_address=values["address"], sender_reason="test mail",
+        team_id=values.get("team_id"), user_id=user_id, client_ip=client_ip, to=[recipient],
+        html=msg.get_body(("html",)).get_content(), text=None,
+        template_name=TEST_MAIL_TEMPLATE, resource=None, mode="immediate", status="sending")
+    last = report.steps[-1] if report.steps else None
+    reply = (last.code, last.text) if report.ok and last is not None else None
+    record_outcome(message, started, reply=reply, error=report.error)
+    return CheckResult("mail", report, _diagnosis(report), recipient, message_pk=None)
+
+
+def _diagnosis(report: ProbeReport) -> Diagnosis | None:
+    return diagnose(report.error) if report.error is not None else None

@@ -1,0 +1,156 @@
+"""Sender pages: the mailbox page (defaults + list), add/edit, delete, tests, presets."""
+
+from flask import Blueprint, abort, current_app, flash, request, url_for
+from flask_login import current_user
+
+from portal.access import admin_required
+from portal.crypto import SecretUnreadable
+from portal.errors import ServiceError
+from portal.extensions import db
+from portal.htmx import redirect, render
+from portal.mail import get_preset
+from portal.senders import (
+    hooks,  # noqa: F401  (banner and team-deletion check)
+    service,
+    testing,
+)
+from portal.senders.forms import SenderForm
+from portal.teams.service import visible_teams
+
+bp = Blueprint("senders", __name__, url_prefix="/senders")
+
+
+def _sender_or_404(sender_id: int):
+    sender = service.get_managed_sender(current_user, sender_id)
+    if sender is None:
+        abort(404)
+    return sender
+
+
+def _form(sender=None, **kwargs) -> SenderForm:
+    form = SenderForm(obj=sender, **kwargs)
+    teams = [t for t in visible_teams(current_user) if current_user.can_admin_team(t.id)]
+    form.set_team_choices(teams, allow_system=current_user.is_system_admin)
+    if sender is not None and request.method == "GET":
+        form.team_id.data = str(sender.team_id or "")
+    return form
+
+
+def _mailbox(status=200):
+    return render("senders/index.html", "senders/_mailbox.html", status=status,
+                  senders=service.managed_senders(current_user),
+                  scopes=service.default_scopes(current_user))
+
+
+@bp.get("")
+@admin_required
+def index():
+    return _mailbox()
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@admin_required
+def new():
+    form = _form()
+    if form.validate_on_submit():
+        return _save(form, None)
+    return render("senders/form.html", "senders/_form.html",
+                  status=422 if form.errors else 200, form=form, sender=None)
+
+
+@bp.route("/<int:sender_id>", methods=["GET", "POST"])
+@admin_required
+def edit(sender_id: int):
+    sender = _sender_or_404(sender_id)
+    form = _form(sender)
+    if form.validate_on_submit():
+        return _save(form, sender)
+    return render("senders/form.html", "senders/_form.html",
+                  status=422 if form.errors else 200, form=form, sender=sender)
+
+
+def _save(form: SenderForm, sender):
+    try:
+        saved = service.save_sender(current_user, sender, form.values())
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        getattr(form, error.field or "name").errors.append(error.message)
+        return render("senders/form.html", "senders/_form.html", status=422,
+                      form=form, sender=sender)
+    flash(f"Sender “{saved.name}” saved.", "success")
+    return redirect(url_for("senders.index"))
+
+
+@bp.route("/<int:sender_id>/delete", methods=["GET", "POST"])
+@admin_required
+def delete(sender_id: int):
+    """GET asks for confirmation; POST deletes."""
+    sender = _sender_or_404(sender_id)
+    if request.method == "GET":
+        return render("senders/delete.html", sender=sender)
+    name = sender.name
+    service.delete_sender(current_user, sender)
+    db.session.commit()
+    flash(f"Sender “{name}” deleted. Sending records keep its name and address.", "success")
+    return redirect(url_for("senders.index"))
+
+
+@bp.post("/defaults")
+@admin_required
+def set_default():
+    scope = request.form.get("scope", "")
+    team_id = int(scope) if scope.isdigit() else None
+    if scope != "system" and team_id is None:
+        abort(400)
+    raw = request.form.get("sender_id", "")
+    try:
+        service.set_default(current_user, team_id, int(raw) if raw.isdigit() else None)
+        db.session.commit()
+        flash("Default sender saved." if raw else "Default sender cleared.", "success")
+    except PermissionError:
+        abort(403)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return _mailbox(status=422)
+    return _mailbox()
+
+
+@bp.post("/check")
+@admin_required
+def check():
+    """Test connection or Send test mail with the form's current values (nothing is saved)."""
+    action = request.form.get("action", "connection")
+    raw_id = request.form.get("sender_id", "")
+    stored = _sender_or_404(int(raw_id)) if raw_id.isdigit() else None
+    form = _form(stored)
+    problems = form.connection_errors()
+    if action == "mail" and not form.test_recipient.data:
+        problems["test_recipient"] = ["Enter a test recipient to send the test mail to."]
+    if problems:
+        return render("senders/_check_result.html", status=422, problems=problems, form=form)
+    values, timeout = form.values(), current_app.config["SMTP_TIMEOUT"]
+    try:
+        if action == "mail":
+            result = testing.send_test_mail(values, stored, timeout, user_id=current_user.id,
+                                            client_ip=request.remote_addr)
+            db.session.commit()
+        else:
+            result = testing.check_connection(values, stored, timeout)
+    except SecretUnreadable as error:
+        return render("senders/_check_result.html", status=422, form=form,
+                      problems={"password": [str(error)]})
+    return render("senders/_check_result.html", result=result, form=form)
+
+
+@bp.get("/preset")
+@admin_required
+def preset():
+    """Fill host, port and encryption from a preset and show the provider's advice."""
+    chosen = get_preset(request.args.get("preset"))
+    form = _form()
+    if chosen is not None:
+        form.host.data, form.port.data = chosen.host, chosen.port
+        form.encryption.data = chosen.encryption
+    return render("senders/_preset.html", preset=chosen, form=form)

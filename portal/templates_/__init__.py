@@ -1,0 +1,1 @@
+"""Mail templates: named subject + bodies, system- or team-level, rendered in a sandbox."""

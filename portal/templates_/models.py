@@ -1,0 +1,46 @@
+"""Mail templates: a named subject and bodies that mail is rendered from at send time."""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.dbtypes import UTCDateTime, utcnow
+from portal.extensions import db
+
+
+class MailTemplate(db.Model):
+    """One template. ``team_id`` None means system level (usable by every team).
+
+    Names are unique within a scope: the partial unique indexes hold one name per
+    team and one per system level (the service also compares case-insensitively).
+    """
+
+    __tablename__ = "mail_templates"
+    __table_args__ = (
+        Index("uq_mail_templates_team_name", "team_id", "name", unique=True,
+              sqlite_where=text("team_id IS NOT NULL"),
+              postgresql_where=text("team_id IS NOT NULL")),
+        Index("uq_mail_templates_system_name", "name", unique=True,
+              sqlite_where=text("team_id IS NULL"),
+              postgresql_where=text("team_id IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="RESTRICT"), index=True)
+    subject: Mapped[str] = mapped_column(String(998))
+    html_body: Mapped[str] = mapped_column(Text)
+    text_body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    team = relationship("Team", lazy="joined")
+
+    @property
+    def scope_label(self) -> str:
+        return self.team.name if self.team is not None else "System"
+
+    def __repr__(self) -> str:
+        return f"<MailTemplate {self.id} {self.name}>"

@@ -1,0 +1,237 @@
+"""Render user-written mail templates safely (Flask-free, so the worker and API can use it).
+
+Templates are written by admins and filled with variables supplied at send time,
+so they run in Jinja's immutable sandbox: no private attributes, no mutation of
+the values passed in, no access to the web app. A missing variable is an error
+(never a silently blank greeting), and every failure becomes one
+``TemplateRenderError`` naming the part it happened in, so no caller ever turns a
+bad template into a 500.
+"""
+
+import json
+import re
+from dataclasses import dataclass
+from functools import partial
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import missing
+
+LABELS = {"subject": "subject", "html_body": "HTML body", "text_body": "plain-text body",
+          "preview_variables": "preview variables"}
+# Names of the web app's own template globals: a mail template may not even name them.
+RESERVED = frozenset({"request", "session", "config", "g", "self", "current_user", "url_for",
+                      "csrf_token", "get_flashed_messages"})
+MAX_REPEAT = 100_000  # longest string or list that ``*`` may build
+MAX_POWER_BITS = 64_000  # largest integer ``**`` may build
+# Other templates cannot be loaded: each mail template stands alone.
+_LOADING = {nodes.Extends: "extends", nodes.Include: "include", nodes.Import: "import",
+            nodes.FromImport: "import"}
+_BAD_SUBJECT = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+class TemplateRenderError(Exception):
+    """A template part cannot be parsed or rendered; ``field`` names the part."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    html: str
+    text: str | None
+
+
+class _MissingValue(UndefinedError):
+    """Raised for an undefined name; remembers which name, for a readable message."""
+
+    def __init__(self, message: str, name=None, top_level: bool = True):
+        super().__init__(message)
+        self.name = name
+        self.top_level = top_level
+
+
+class _Undefined(StrictUndefined):
+    """StrictUndefined whose error knows the missing name (sandbox refusals stay as they are)."""
+
+    __slots__ = ()
+
+    def __init__(self, hint=None, obj=missing, name=None, exc=UndefinedError):
+        if exc is UndefinedError:
+            exc = partial(_MissingValue, name=name, top_level=obj is missing)
+        super().__init__(hint, obj, name, exc)
+
+
+class _MailSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, also refusing ``*`` and ``**`` results too big to build."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "*":
+            for seq, count in ((left, right), (right, left)):
+                if (isinstance(seq, str | list | tuple) and isinstance(count, int)
+                        and len(seq) * count > MAX_REPEAT):
+                    raise SecurityError("repeating a value that many times")
+        if (operator == "**" and isinstance(left, int) and isinstance(right, int)
+                and abs(left) > 1 and left.bit_length() * right > MAX_POWER_BITS):
+            raise SecurityError("raising to such a large power")
+        return super().call_binop(context, operator, left, right)
+
+
+def _environment(autoescape: bool) -> _MailSandbox:
+    return _MailSandbox(undefined=_Undefined, autoescape=autoescape,
+                        trim_blocks=True, lstrip_blocks=True)
+
+
+_HTML_ENV = _environment(autoescape=True)
+_PLAIN_ENV = _environment(autoescape=False)
+
+
+def _sentence(error) -> str:
+    """Jinja's message as one sentence ending in exactly one full stop."""
+    return str(error).strip().rstrip(".") + "."
+
+
+def _env(field: str) -> _MailSandbox:
+    """HTML is autoescaped; the subject and plain text are not (they are not HTML)."""
+    return _HTML_ENV if field == "html_body" else _PLAIN_ENV
+
+
+def _parse(field: str, source: str) -> nodes.Template:
+    """Parse one part; syntax errors and reserved names become a TemplateRenderError."""
+    label = LABELS[field]
+    try:
+        tree = _env(field).parse(source)
+    except TemplateSyntaxError as error:
+        raise TemplateRenderError(
+            field, f"Line {error.lineno} of the {label}: {_sentence(error.message)}") from None
+    for node in tree.find_all((nodes.Name, *_LOADING)):
+        word = node.name if isinstance(node, nodes.Name) else _LOADING[type(node)]
+        if word in RESERVED or not isinstance(node, nodes.Name):
+            raise TemplateRenderError(
+                field, f"“{word}” is not allowed in templates (used in the {label}).")
+    return tree
+
+
+def _parts(subject: str, html: str, text: str | None) -> list[tuple[str, str]]:
+    parts = [("subject", subject or ""), ("html_body", html or "")]
+    if text:
+        parts.append(("text_body", text))
+    return parts
+
+
+def check_syntax(subject: str, html: str, text: str | None) -> dict[str, str]:
+    """Syntax problems by field name (empty when all parts parse), so forms can show each."""
+    problems = {}
+    for field, source in _parts(subject, html, text):
+        try:
+            _parse(field, source)
+        except TemplateRenderError as error:
+            problems[field] = error.message
+    return problems
+
+
+def variables_in(subject: str, html: str, text: str | None) -> list[str]:
+    """Sorted names the parts expect from the sender (the compose page asks for these)."""
+    found = set()
+    for field, source in _parts(subject, html, text):
+        undeclared = meta.find_undeclared_variables(_parse(field, source))
+        found |= undeclared - set(_env(field).globals)
+    return sorted(found)
+
+
+def _render_one(field: str, source: str, variables: dict) -> str:
+    """Render one part, translating every failure into a TemplateRenderError."""
+    label = LABELS[field]
+    template = _env(field).from_string(_parse(field, source))
+    try:
+        return template.render(variables)
+    except _MissingValue as error:
+        if error.top_level:
+            message = f"The variable “{error.name}” is missing"
+        else:
+            message = f"A variable used in the {label} has no “{error.name}”"
+        raise TemplateRenderError(
+            field, f"{message}: supply it or remove it from the {label}.") from None
+    except SecurityError as error:
+        raise TemplateRenderError(
+            field, f"The {label} uses something that is not allowed in templates "
+                   f"({_sentence(error)[:-1]}).") from None
+    except Exception as error:  # any runtime failure inside the template, e.g. 1/0
+        raise TemplateRenderError(
+            field, f"The {label} could not be rendered: {_sentence(error)}") from None
+
+
+def render_template_parts(subject: str, html: str, text: str | None,
+                          variables: dict) -> RenderedMail:
+    """Render subject, HTML and optional plain text with ``variables``.
+
+    The rendered subject must be one line: a value with a line break would let
+    a variable inject mail headers, so it is refused rather than cleaned up.
+    """
+    if not isinstance(variables, dict) or not all(isinstance(k, str) for k in variables):
+        raise TemplateRenderError("variables", "Variables must be an object of named values.")
+    rendered_subject = _render_one("subject", subject or "", variables).strip()
+    if _BAD_SUBJECT.search(rendered_subject):
+        raise TemplateRenderError(
+            "subject", "The rendered subject contains a line break or control character; "
+                       "a subject must be one line (check the values of its variables).")
+    rendered_html = _render_one("html_body", html or "", variables)
+    rendered_text = _render_one("text_body", text, variables) if text else None
+    return RenderedMail(rendered_subject, rendered_html, rendered_text)
+
+
+def parse_sample_variables(raw: str) -> dict:
+    """Preview variables from ``name=value`` lines or a JSON object."""
+    raw = (raw or "").strip()
+    if raw.startswith("{"):
+        try:
+            values = json.loads(raw)
+        except ValueError as error:
+            raise TemplateRenderError(
+                "preview_variables", f"The preview variables are not valid JSON: {error}.") \
+                from None
+        if not isinstance(values, dict):
+            raise TemplateRenderError(
+                "preview_variables", 'JSON preview variables must be an object, like '
+                                     '{"name": "Ada"}.')
+        return values
+    values = {}
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise TemplateRenderError(
+                "preview_variables", f"Line {number} of the preview variables must look "
+                                     "like name=value.")
+        values[name.strip()] = value.strip()
+    return values
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the editor shows: the variables found, then the rendered mail or the error."""
+
+    variables: list[str] | None = None
+    rendered: RenderedMail | None = None
+    error: str | None = None
+
+
+def preview(subject: str, html: str, text: str | None, sample: str) -> Preview:
+    """Render the editor's current text with sample variables; never raises."""
+    try:
+        variables = variables_in(subject, html, text)
+    except TemplateRenderError as error:
+        return Preview(error=error.message)
+    try:
+        rendered = render_template_parts(subject, html, text, parse_sample_variables(sample))
+    except TemplateRenderError as error:
+        return Preview(variables=variables, error=error.message)
+    return Preview(variables=variables, rendered=rendered)

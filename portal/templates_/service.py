@@ -1,0 +1,159 @@
+"""Template rules: who sees and manages which template, unique names per scope, saving.
+
+System-level templates are managed only by system admins, a team's templates by
+that team's admins. Everyone may *use* system templates and their own teams'.
+"""
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from portal.errors import ServiceError
+from portal.extensions import db
+from portal.teams import service as teams_service
+from portal.teams.models import Team
+from portal.templates_.models import MailTemplate
+from portal.templates_.render import check_syntax
+
+EDITABLE = ("name", "team_id", "subject", "html_body", "text_body")
+
+
+def _ordered(query):
+    """System templates first, then by name."""
+    return query.order_by(MailTemplate.team_id.is_not(None), func.lower(MailTemplate.name),
+                          MailTemplate.id)
+
+
+def visible_templates(user) -> list[MailTemplate]:
+    """Templates the user may use: all for system admins, else system-level + their teams'."""
+    query = select(MailTemplate)
+    if not user.is_system_admin:
+        query = query.where(MailTemplate.team_id.is_(None)
+                            | MailTemplate.team_id.in_(user.team_ids() or [-1]))
+    return list(db.session.scalars(_ordered(query)))
+
+
+def managed_templates(user) -> list[MailTemplate]:
+    """Templates the user may change: all for system admins, their admin teams' otherwise."""
+    query = select(MailTemplate)
+    if not user.is_system_admin:
+        query = query.where(MailTemplate.team_id.in_(user.admin_team_ids() or [-1]))
+    return list(db.session.scalars(_ordered(query)))
+
+
+def get_managed_template(user, template_id: int) -> MailTemplate | None:
+    """The template when it exists and the user may change it; None hides both cases."""
+    template = db.session.get(MailTemplate, template_id)
+    if template is None or not user.can_admin_team(template.team_id):
+        return None
+    return template
+
+
+def get_usable_template(user, name_or_id: int | str, team_id: int | None
+                        ) -> MailTemplate | None:
+    """The template mail sent for ``team_id`` may use, by id (int) or name (str).
+
+    Only system-level templates and ``team_id``'s own are candidates; a team's
+    template wins over a system template of the same name. ``user`` None means
+    the caller is already scoped to ``team_id`` (an API token); a user must be
+    a member of that team (or a system admin). None when nothing matches.
+    """
+    if (user is not None and team_id is not None and not user.is_system_admin
+            and team_id not in user.team_ids()):
+        return None
+    scope = MailTemplate.team_id.is_(None)
+    if team_id is not None:
+        scope = or_(scope, MailTemplate.team_id == team_id)
+    query = select(MailTemplate).where(scope)
+    if isinstance(name_or_id, int) and not isinstance(name_or_id, bool):
+        query = query.where(MailTemplate.id == name_or_id)
+    else:
+        name = " ".join(str(name_or_id).split()).lower()
+        query = query.where(func.lower(MailTemplate.name) == name)
+    query = query.order_by(MailTemplate.team_id.is_(None), MailTemplate.id)
+    return db.session.scalars(query).first()
+
+
+def _check_scope(actor, team_id: int | None) -> None:
+    if not actor.can_admin_team(team_id):
+        if team_id is None:
+            raise ServiceError("Only system administrators can manage system-level "
+                               "templates. Choose one of your teams.", "team_id")
+        raise ServiceError("You cannot manage templates of that team.", "team_id")
+    if team_id is not None and db.session.get(Team, team_id) is None:
+        raise ServiceError("That team does not exist. Choose another.", "team_id")
+
+
+def _duplicate_message(name: str, team_id: int | None) -> str:
+    scope = "at system level" if team_id is None else "in this team"
+    return f"A template named “{name}” already exists {scope}. Choose another name."
+
+
+def _check_name(name: str, team_id: int | None, exclude_id: int | None) -> str:
+    """Normalise spaces and refuse a name already used in the scope (any letter case)."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise ServiceError("Enter a name for the template.", "name")
+    query = select(MailTemplate.id).where(func.lower(MailTemplate.name) == name.lower())
+    query = query.where(MailTemplate.team_id.is_(None) if team_id is None
+                        else MailTemplate.team_id == team_id)
+    if exclude_id is not None:
+        query = query.where(MailTemplate.id != exclude_id)
+    if db.session.scalar(query) is not None:
+        raise ServiceError(_duplicate_message(name, team_id), "name")
+    return name
+
+
+def _clean(values: dict) -> dict:
+    """The editable values, checked for what a form might not have: syntax, one-line subject."""
+    cleaned = {name: values.get(name) for name in EDITABLE}
+    cleaned["subject"] = (cleaned["subject"] or "").strip()
+    cleaned["text_body"] = (cleaned["text_body"] or "").strip() or None
+    if not cleaned["subject"] or "\r" in cleaned["subject"] or "\n" in cleaned["subject"]:
+        raise ServiceError("Enter a subject on one line.", "subject")
+    if not (cleaned["html_body"] or "").strip():
+        raise ServiceError("Enter the HTML body.", "html_body")
+    problems = check_syntax(cleaned["subject"], cleaned["html_body"], cleaned["text_body"])
+    if problems:
+        field, message = next(iter(problems.items()))
+        raise ServiceError(message, field)
+    return cleaned
+
+
+def save_template(actor, template: MailTemplate | None, values: dict) -> MailTemplate:
+    """Create (``template`` None) or update; raises ServiceError naming the bad field."""
+    if template is not None and not actor.can_admin_team(template.team_id):
+        raise ServiceError("You cannot manage this template.")
+    _check_scope(actor, values.get("team_id"))
+    cleaned = _clean(values)
+    cleaned["name"] = _check_name(cleaned["name"], cleaned["team_id"],
+                                  template.id if template is not None else None)
+    if template is None:
+        template = MailTemplate()
+        db.session.add(template)
+    for name, value in cleaned.items():
+        setattr(template, name, value)
+    try:
+        db.session.flush()
+    except IntegrityError:  # a concurrent save took the name between check and flush
+        raise ServiceError(_duplicate_message(cleaned["name"], cleaned["team_id"]),
+                           "name") from None
+    return template
+
+
+def delete_template(actor, template: MailTemplate) -> None:
+    """Sending records keep the template's name, so deleting never breaks history."""
+    if not actor.can_admin_team(template.team_id):
+        raise ServiceError("You cannot manage this template.")
+    db.session.delete(template)
+    db.session.flush()
+
+
+def _templates_left(team) -> str | None:
+    """Team-deletion check: a team that still owns templates cannot be deleted."""
+    count = db.session.scalar(select(func.count()).select_from(MailTemplate)
+                              .where(MailTemplate.team_id == team.id))
+    return f"it still has {count} template(s)" if count else None
+
+
+if _templates_left not in teams_service.EMPTY_CHECKS:
+    teams_service.EMPTY_CHECKS.append(_templates_left)

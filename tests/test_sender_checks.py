@@ -1,0 +1,143 @@
+"""Test connection and Send test mail through the sender form, against real SMTP servers."""
+
+import time
+
+import pytest
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.outbox.models import Message
+from tests.conftest import HX, login
+from tests.sender_helpers import AUTH, sender_form
+
+
+def _check(client, server=None, action="connection", **overrides):
+    data = sender_form(server, **overrides)
+    data["action"] = action
+    return client.post("/senders/check", data=data, headers=HX)
+
+
+@pytest.fixture
+def root(client, world):
+    login(client, "root")
+    return client
+
+
+@pytest.mark.parametrize("kind", ["plain", "starttls", "ssl"])
+def test_connection_ok_for_each_encryption(root, smtpd_factory, kind):
+    server = smtpd_factory(kind, auth=AUTH)
+    response = _check(root, server)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Connection works" in body and "nothing was sent" in body
+    assert "✗" not in body
+    assert server.messages == []
+
+
+@pytest.mark.parametrize("kind", ["plain", "starttls", "ssl"])
+def test_test_mail_delivered_and_recorded(app, root, smtpd_factory, kind):
+    server = smtpd_factory(kind, auth=AUTH)
+    response = _check(root, server, action="mail", test_recipient="me@example.org",
+                      address="ops#1&co@example.com", username="robot@example.com",
+                      display_name="报表系统")
+    assert "Test mail sent to me@example.org" in response.get_data(as_text=True)
+    assert len(server.messages) == 1
+    received = server.messages[0].message
+    assert "test" not in received["Subject"].lower()
+    assert "configured successfully" in received.get_body(("html",)).get_content()
+    assert "报表系统" in str(received["From"])
+    with app.app_context():
+        record = db.session.scalar(select(Message))
+        assert record.template_name == "Test mail" and record.status == "sent"
+        assert record.to_addrs == ["me@example.org"] and record.attempt_count == 1
+        assert record.message_id == received["Message-ID"]
+        assert record.attempts[0].reply_code == 250
+
+
+def test_wrong_password_gives_authorization_code_advice(app, root, smtpd_factory):
+    server = smtpd_factory("starttls", auth=AUTH)
+    body = _check(root, server, password="wrong").get_data(as_text=True)
+    assert "Connection failed" in body and "535" in body
+    assert "authorization code" in body
+
+
+def test_failed_test_mail_recorded_with_diagnosis(app, root, smtpd_factory):
+    server = smtpd_factory("starttls", auth=AUTH)
+    _check(root, server, action="mail", password="wrong", test_recipient="me@example.org")
+    with app.app_context():
+        record = db.session.scalar(select(Message))
+        assert record.status == "failed" and record.reply_code == 535
+        assert "authorization code" in record.diagnosis
+
+
+def test_untrusted_ca_then_success_with_pasted_pem(root, smtpd_factory):
+    server = smtpd_factory("starttls", auth=AUTH)
+    body = _check(root, server, ca_cert="").get_data(as_text=True)
+    assert "not trust" in body and "CA certificate" in body
+    assert "Connection works" in _check(root, server).get_data(as_text=True)
+
+
+def test_ssl_against_plain_port_is_mismatch(root, smtpd_factory):
+    server = smtpd_factory("plain", auth=AUTH)
+    body = _check(root, server, encryption="ssl").get_data(as_text=True)
+    assert "465 usually means SSL" in body or "do not match" in body
+
+
+def test_plain_against_ssl_port_is_mismatch_within_timeout(app, root, smtpd_factory):
+    server = smtpd_factory("ssl", auth=AUTH)
+    started = time.monotonic()
+    body = _check(root, server, encryption="none").get_data(as_text=True)
+    assert time.monotonic() - started < app.config["SMTP_TIMEOUT"] + 2
+    assert "do not match" in body
+
+
+def test_unreachable_port(root, free_port):
+    body = _check(root, None, host="127.0.0.1", port=str(free_port),
+                  encryption="none").get_data(as_text=True)
+    assert "cannot reach" in body and "firewall" in body
+
+
+def test_starttls_not_offered(root, smtpd_factory):
+    server = smtpd_factory("plain", auth=AUTH)
+    body = _check(root, server, encryption="starttls").get_data(as_text=True)
+    assert "does not offer STARTTLS" in body
+
+
+@pytest.mark.parametrize("reply, expected", [
+    ({"rcpt": "550 5.1.1 No such user"}, "550"),
+    ({"data": "554 5.7.1 Content rejected as spam"}, "spam"),
+    ({"mail": "451 4.7.1 Try again later"}, "refused the mail temporarily"),
+    ({"mail": "553 5.7.1 Sender not owned by user"}, "sender address must equal"),
+])
+def test_server_refusals_are_diagnosed(root, smtpd_factory, reply, expected):
+    server = smtpd_factory("plain", auth=AUTH, reply=reply)
+    body = _check(root, server, action="mail", test_recipient="me@example.org").get_data(
+        as_text=True)
+    assert "Test mail failed" in body and expected in body
+
+
+def test_stored_password_used_when_field_blank(app, root, smtpd_factory):
+    server = smtpd_factory("starttls", auth=AUTH)
+    response = root.post("/senders/new", data=sender_form(server), headers=HX)
+    assert response.status_code == 204
+    from portal.senders.models import Sender
+
+    with app.app_context():
+        sid = db.session.scalar(select(Sender.id))
+    body = _check(root, server, password="", sender_id=str(sid)).get_data(as_text=True)
+    assert "Connection works" in body
+    body = _check(root, server, password="", sender_id="").get_data(as_text=True)
+    assert "Connection works" in body and "auth" not in body.split("Connection works")[1][:200]
+
+
+def test_check_reports_field_problems_first(root):
+    body = _check(root, None, host="", action="mail").get_data(as_text=True)
+    assert "Fix these fields first" in body
+    assert "Mail server (SMTP)" in body and "Test recipient" in body
+
+
+def test_test_mail_never_echoes_password(root, smtpd_factory):
+    server = smtpd_factory("starttls", auth=AUTH)
+    body = _check(root, server, action="mail", test_recipient="me@example.org").get_data(
+        as_text=True)
+    assert next(iter(AUTH.values())) not in body
