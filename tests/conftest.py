@@ -14,7 +14,7 @@ from portal import create_app
 from portal.extensions import db
 from tests.pg_cluster import Cluster, pg_bin_dir
 
-pytest_plugins = ["tests.smtp_servers", "tests.browser"]
+pytest_plugins = ["tests.smtp_servers", "tests.browser", "tests.outbox_helpers"]
 
 HX = {"HX-Request": "true"}
 PASSWORD = "correct-horse-42"

@@ -1,0 +1,133 @@
+"""Submitting mail: choose the sender, validate, render, record, then send or queue.
+
+Used by the compose page and the JSON API alike. The message row is the record:
+deferred mail is committed as ``queued`` and nothing more; immediate mail is
+committed as ``sending`` before the hand-over and with its result after it.
+"""
+
+from dataclasses import dataclass, field
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+
+from portal.extensions import db
+from portal.mail import ComposeError, build_message
+from portal.outbox.actors import Actor
+from portal.outbox.delivery import deliver_now
+from portal.outbox.models import Message
+from portal.outbox.records import new_message
+from portal.senders.models import Sender
+from portal.senders.service import NotConfigured, resolve_default
+from portal.templates_.render import TemplateRenderError, render_template_parts
+from portal.templates_.service import get_usable_template
+
+MAX_RECIPIENTS = 100
+
+
+class SubmitError(Exception):
+    """Mail that cannot be accepted; ``code`` is stable for the API, ``field`` for forms."""
+
+    def __init__(self, code: str, message: str, field: str | None = None, status: int = 422):
+        super().__init__(message)
+        self.code, self.message, self.field, self.status = code, message, field, status
+
+
+@dataclass
+class Submission:
+    to: list[str]
+    cc: list[str] = field(default_factory=list)
+    bcc: list[str] = field(default_factory=list)
+    subject: str | None = None
+    html: str | None = None
+    text: str | None = None
+    template: str | int | None = None
+    variables: dict = field(default_factory=dict)
+    sender_id: int | None = None
+    resource: str | None = None
+    mode: str | None = None
+    idempotency_key: str | None = None
+
+
+def choose_sender(actor: Actor, sender_id: int | None) -> tuple[Sender, str]:
+    """The named sender if the actor may use it, else the scope's default."""
+    if sender_id is None:
+        try:
+            return resolve_default(actor.team_id)
+        except NotConfigured as error:
+            raise SubmitError(NotConfigured.code, str(error), "sender_id", 409) from error
+    sender = db.session.get(Sender, sender_id)
+    if sender is None or not actor.may_use_team(sender.team_id):
+        raise SubmitError("sender_not_found", f"There is no sender {sender_id} you may use.",
+                          "sender_id", 404)
+    if not sender.enabled:
+        raise SubmitError("sender_disabled", f"The sender “{sender.name}” is disabled.",
+                          "sender_id", 422)
+    return sender, "explicit"
+
+
+def clean_addresses(field_name: str, values: list[str]) -> list[str]:
+    """Each address validated (CR/LF refused); names the field and the bad address."""
+    cleaned = []
+    for value in values:
+        if not isinstance(value, str) or any(ch in value for ch in "\r\n\x00"):
+            raise SubmitError("invalid_address", f"{field_name}: an address contains a line "
+                              "break or is not text.", field_name)
+        try:
+            cleaned.append(validate_email(value.strip(), check_deliverability=False,
+                                          globally_deliverable=False).normalized)
+        except EmailNotValidError as error:
+            raise SubmitError("invalid_address", f"{field_name}: “{value.strip()}” is not a "
+                              f"valid address ({error}).", field_name) from error
+    return cleaned
+
+
+def _content(actor: Actor, sub: Submission, team_id: int | None):
+    """Subject, HTML, text and template name: from a template or given directly."""
+    if sub.template not in (None, ""):
+        template = get_usable_template(None, sub.template, team_id)
+        if template is None or not actor.may_use_team(template.team_id):
+            raise SubmitError("template_not_found", f"There is no template “{sub.template}” "
+                              "you may use.", "template", 404)
+        try:
+            parts = render_template_parts(template.subject, template.html_body,
+                                          template.text_body, sub.variables or {})
+        except TemplateRenderError as error:
+            raise SubmitError("template_error", error.message, error.field) from error
+        return parts.subject, parts.html, parts.text, template.name
+    if not (sub.subject or "").strip():
+        raise SubmitError("missing_subject", "Enter a subject (or choose a template).",
+                          "subject")
+    if not (sub.html or sub.text):
+        raise SubmitError("missing_body", "Enter a message body (or choose a template).", "html")
+    return sub.subject.strip(), sub.html or "", sub.text, None
+
+
+def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
+    """Accept one message: queued for deferred senders, sent at once for immediate ones."""
+    to = clean_addresses("to", sub.to)
+    cc, bcc = clean_addresses("cc", sub.cc), clean_addresses("bcc", sub.bcc)
+    if not to:
+        raise SubmitError("missing_recipient", "Enter at least one recipient.", "to")
+    if len(to) + len(cc) + len(bcc) > MAX_RECIPIENTS:
+        raise SubmitError("too_many_recipients",
+                          f"At most {MAX_RECIPIENTS} recipients per message.", "to")
+    sender, reason = choose_sender(actor, sub.sender_id)
+    subject, html, text, template_name = _content(actor, sub, sender.team_id or actor.team_id)
+    mode = sub.mode or sender.mode
+    try:
+        msg = build_message(from_address=sender.address, display_name=sender.display_name,
+                            to=to, cc=cc, bcc=bcc, subject=subject, html=html, text=text)
+    except ComposeError as error:
+        raise SubmitError("invalid_header", str(error), error.field) from error
+    message = new_message(
+        msg=msg, sender_id=sender.id, sender_name=sender.name, sender_address=sender.address,
+        sender_reason=reason, team_id=sender.team_id if sender.team_id else actor.team_id,
+        user_id=actor.user_id, client_ip=client_ip, to=to, cc=cc, bcc=bcc, html=html,
+        text=text, template_name=template_name, resource=(sub.resource or None), mode=mode,
+        status="queued" if mode == "deferred" else "sending")
+    message.token_id, message.triggered_by = actor.token_id, actor.label
+    message.idempotency_key = sub.idempotency_key
+    db.session.commit()
+    if mode != "deferred":
+        deliver_now(message, sender, msg, current_app.config["SMTP_TIMEOUT"])
+    return message
