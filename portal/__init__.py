@@ -60,10 +60,13 @@ def _apply_proxy_fix(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from portal.auth.views import bp as auth_bp
     from portal.home.views import bp as home_bp
+    from portal.outbox.views import bp as outbox_bp
+    from portal.records.views import bp as records_bp
     from portal.senders.views import bp as senders_bp
     from portal.teams.views import bp as teams_bp
     from portal.templates_.views import bp as templates_bp
     from portal.users.views import bp as users_bp
 
-    for blueprint in (auth_bp, home_bp, teams_bp, users_bp, senders_bp, templates_bp):
+    for blueprint in (auth_bp, home_bp, teams_bp, users_bp, senders_bp, templates_bp,
+                      outbox_bp, records_bp):
         app.register_blueprint(blueprint)

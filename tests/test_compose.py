@@ -1,0 +1,176 @@
+"""Compose page: sender choice by scope, templates with variables, immediate/queued/individual."""
+
+import pytest
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.outbox.models import Message
+from portal.outbox.worker import Worker
+from portal.templates_.models import MailTemplate
+from tests.conftest import HX, login
+from tests.outbox_helpers import AUTH
+
+
+@pytest.fixture
+def template(app, world):
+    with app.app_context():
+        tpl = MailTemplate(name="Weekly", team_id=world["red"], subject="Week {{ week }} report",
+                           html_body="<p>Hello {{ name }}, week {{ week }} is done.</p>")
+        db.session.add(tpl)
+        db.session.commit()
+        return tpl.id
+
+
+def _post(client, **data):
+    base = {"sender_id": "", "to": "alice@example.org", "cc": "", "bcc": "", "template_id": "",
+            "subject": "Figures", "html_body": "<p>Here.</p>", "text_body": "", "resource": ""}
+    base.update(data)
+    return client.post("/compose", data=base, headers=HX)
+
+
+def _messages(app):
+    with app.app_context():
+        rows = db.session.scalars(select(Message).order_by(Message.id)).all()
+        for row in rows:
+            db.session.expunge(row)
+        return rows
+
+
+def test_agent_sees_own_team_and_system_senders_only(client, world, smtpd_factory,
+                                                     make_smtp_sender):
+    server = smtpd_factory("plain", auth=AUTH)
+    make_smtp_sender(server, name="SystemRelay")
+    make_smtp_sender(server, name="RedRelay", team_id=world["red"])
+    make_smtp_sender(server, name="BlueRelay", team_id=world["blue"])
+    login(client, "red_agent")
+    page = client.get("/compose").get_data(as_text=True)
+    assert "SystemRelay" in page and "RedRelay" in page and "BlueRelay" not in page
+
+
+def test_immediate_send_shows_success_inline(app, client, world, smtpd_factory,
+                                             make_smtp_sender):
+    server = smtpd_factory("plain", auth=AUTH)
+    sid = make_smtp_sender(server, team_id=world["red"], mode="immediate")
+    login(client, "red_agent")
+    response = _post(client, sender_id=sid, to="alice@example.org; bob@example.org",
+                     resource="/reports/weekly")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Sent to alice@example.org, bob@example.org" in body
+    (message,) = _messages(app)
+    assert message.triggered_by == "red_agent" and message.client_ip == "127.0.0.1"
+    assert message.resource == "/reports/weekly" and len(server.messages) == 1
+
+
+def test_immediate_failure_shows_diagnosis(client, world, smtpd_factory, make_smtp_sender):
+    server = smtpd_factory("plain", auth=AUTH, reply={"rcpt": "550 5.1.1 No such user"})
+    sid = make_smtp_sender(server, team_id=world["red"], mode="immediate")
+    login(client, "red_agent")
+    body = _post(client, sender_id=sid).get_data(as_text=True)
+    assert "Not sent (failed)" in body and "550" in body and "recipient" in body
+
+
+def test_deferred_send_is_queued_with_link(app, client, world, smtpd_factory,
+                                           make_smtp_sender):
+    sid = make_smtp_sender(smtpd_factory("plain", auth=AUTH), team_id=world["red"])
+    login(client, "red_agent")
+    body = _post(client, sender_id=sid).get_data(as_text=True)
+    (message,) = _messages(app)
+    assert "Queued" in body and f"/messages/{message.id}" in body
+    assert client.get(f"/messages/{message.id}").status_code == 200
+
+
+def test_template_with_variables(app, client, world, template, smtpd_factory,
+                                 make_smtp_sender):
+    server = smtpd_factory("plain", auth=AUTH)
+    sid = make_smtp_sender(server, team_id=world["red"], mode="immediate")
+    login(client, "red_agent")
+    fragment = client.get(f"/compose/variables?template_id={template}", headers=HX)
+    text = fragment.get_data(as_text=True)
+    assert 'name="var_name"' in text and 'name="var_week"' in text
+    body = _post(client, sender_id=sid, template_id=template, subject="", html_body="",
+                 var_name="Ada", var_week="47").get_data(as_text=True)
+    assert "Sent to" in body
+    received = server.messages[0].message
+    assert received["Subject"] == "Week 47 report"
+    assert "Hello Ada" in received.get_body(("html",)).get_content()
+    assert _messages(app)[0].template_name == "Weekly"
+
+
+def test_missing_variable_is_a_field_error(app, client, world, template, smtpd_factory,
+                                           make_smtp_sender):
+    sid = make_smtp_sender(smtpd_factory("plain"), team_id=world["red"], mode="immediate")
+    login(client, "red_agent")
+    response = _post(client, sender_id=sid, template_id=template, var_name="Ada")
+    assert response.status_code == 422 and response.headers["HX-Retarget"] == "#compose-form"
+    assert "week" in response.get_data(as_text=True)
+    assert _messages(app) == []
+
+
+def test_preview_renders_in_sandboxed_iframe(client, world, template):
+    login(client, "red_agent")
+    body = client.post("/compose/preview", headers=HX, data={
+        "template_id": template, "var_name": "<b>x</b>", "var_week": "3"}).get_data(as_text=True)
+    assert '<iframe sandbox=""' in body and "&lt;b&gt;x&lt;/b&gt;" in body.replace("&amp;", "&")
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"to": "not-an-address"}, "not a valid address"),
+    ({"to": ""}, "Enter at least one recipient."),
+    ({"cc": "x@@example.org"}, "not a valid address"),
+    ({"subject": "Hi\r\nBcc: x@example.org"}, "one line"),
+    ({"subject": ""}, "Enter a subject"),
+    ({"sender_id": "999"}, "Not a valid choice"),
+])
+def test_bad_input_named_and_nothing_sent(app, client, world, smtpd_factory,
+                                          make_smtp_sender, change, message):
+    sid = make_smtp_sender(smtpd_factory("plain"), team_id=world["red"], mode="immediate")
+    login(client, "red_agent")
+    response = _post(client, **{"sender_id": sid, **change})
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert _messages(app) == []
+
+
+def test_other_team_sender_not_offered_or_accepted(app, client, world, smtpd_factory,
+                                                   make_smtp_sender):
+    blue = make_smtp_sender(smtpd_factory("plain"), team_id=world["blue"], mode="immediate")
+    login(client, "red_agent")
+    assert _post(client, sender_id=blue).status_code == 422
+    assert _messages(app) == []
+
+
+def test_send_individually_queues_one_each_and_shows_progress(app, client, world,
+                                                              smtpd_factory, make_smtp_sender):
+    server = smtpd_factory("plain", auth=AUTH)
+    sid = make_smtp_sender(server, team_id=world["red"], mode="immediate")
+    login(client, "red_agent")
+    body = _post(client, sender_id=sid, individually="y",
+                 to="a@example.org\nb@example.org\nc@example.org").get_data(as_text=True)
+    assert "0 of 3 processed" in body and 'hx-trigger="every 1s"' in body
+    ids = ",".join(str(m.id) for m in _messages(app))
+    Worker(app).run_once()
+    done = client.get(f"/compose/progress?ids={ids}", headers=HX).get_data(as_text=True)
+    assert "Done: 3 of 3" in done and "every 1s" not in done
+    assert sorted(m.rcpt_tos[0] for m in server.messages) == [
+        "a@example.org", "b@example.org", "c@example.org"]
+
+
+def test_individually_refuses_cc(app, client, world, smtpd_factory, make_smtp_sender):
+    sid = make_smtp_sender(smtpd_factory("plain"), team_id=world["red"])
+    login(client, "red_agent")
+    response = _post(client, sender_id=sid, individually="y", cc="x@example.org")
+    assert response.status_code == 422 and "Cc and Bcc cannot be used" in response.get_data(
+        as_text=True)
+
+
+def test_message_detail_scoping(app, client, world, smtpd_factory, make_smtp_sender):
+    sid = make_smtp_sender(smtpd_factory("plain"), team_id=world["red"])
+    login(client, "red_agent")
+    _post(client, sender_id=sid)
+    pk = _messages(app)[0].id
+    client.post("/logout")
+    for user, status in (("blue_agent", 404), ("blue_admin", 404), ("red_admin", 200),
+                         ("root", 200)):
+        login(client, user)
+        assert client.get(f"/messages/{pk}").status_code == status, user
+        client.post("/logout")
