@@ -58,6 +58,7 @@ def _apply_proxy_fix(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from portal.api.views import bp as api_bp
     from portal.auth.views import bp as auth_bp
     from portal.home.views import bp as home_bp
     from portal.outbox.views import bp as outbox_bp
@@ -65,8 +66,9 @@ def _register_blueprints(app: Flask) -> None:
     from portal.senders.views import bp as senders_bp
     from portal.teams.views import bp as teams_bp
     from portal.templates_.views import bp as templates_bp
+    from portal.tokens.views import bp as tokens_bp
     from portal.users.views import bp as users_bp
 
     for blueprint in (auth_bp, home_bp, teams_bp, users_bp, senders_bp, templates_bp,
-                      outbox_bp, records_bp):
+                      outbox_bp, records_bp, tokens_bp, api_bp):
         app.register_blueprint(blueprint)

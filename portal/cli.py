@@ -14,6 +14,7 @@ from portal.errors import ServiceError
 from portal.extensions import db
 from portal.teams import service as teams
 from portal.teams.models import Team
+from portal.tokens.commands import create_token_command
 from portal.users import service as users
 
 
@@ -191,7 +192,8 @@ def worker_command(once: bool, interval: float | None, batch: int):
         worker.run_forever()
 
 
-COMMANDS = [create_admin, ensure_admin, team_group, user_group, sender_group, worker_command]
+COMMANDS = [create_admin, ensure_admin, team_group, user_group, sender_group, worker_command,
+            create_token_command]
 
 
 def register(app: Flask) -> None:

@@ -28,7 +28,16 @@ class Defaults:
     PROXY_COUNT = 0
     SMTP_TIMEOUT = 15.0
     WORKER_INTERVAL = 60
+    WORKER_LEASE_SECONDS = 300
+    # Hand-overs committed together; after a crash at most this many per connection are
+    # flagged "unknown". 1 commits before and after every single message.
+    WORKER_COMMIT_GROUP = 10
+    MAX_ATTEMPTS = 5
+    RETRY_BASE_SECONDS = 60
+    RETRY_MAX_SECONDS = 3600
+    SENDER_PAUSE_SECONDS = 300
     PAGE_SIZE = 50
+    API_MAX_BODY = 1024 * 1024
 
 
 def database_url(instance_path: str) -> str:

@@ -5,5 +5,6 @@ from portal.outbox.models import Attempt, Message
 from portal.senders.models import Sender
 from portal.teams.models import Membership, Team
 from portal.templates_.models import MailTemplate
+from portal.tokens.models import ApiToken
 
-__all__ = ["Attempt", "MailTemplate", "Membership", "Message", "Sender", "Team", "User"]
+__all__ = ["ApiToken", "Attempt", "MailTemplate", "Membership", "Message", "Sender", "Team", "User"]

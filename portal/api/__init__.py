@@ -1,0 +1,1 @@
+"""The JSON API other systems send mail through (``/api/v1``, Bearer-token authenticated)."""

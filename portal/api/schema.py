@@ -1,0 +1,152 @@
+"""The JSON API's request checks and answer shapes.
+
+Checks here are about the *shape* of a request (types, sizes, known fields);
+the sending rules themselves (addresses, header injection, sender and template
+scope) stay in ``portal.outbox.service.submit`` so the compose page and the API
+share them.
+"""
+
+import json
+import re
+
+from portal.outbox.models import Message
+from portal.outbox.service import Submission
+
+FIELDS = frozenset(("to", "cc", "bcc", "subject", "html", "text", "template", "variables",
+                    "sender", "resource", "mode"))
+MODES = ("immediate", "deferred")
+MAX_SUBJECT = 998
+MAX_RESOURCE = 500
+MAX_TEMPLATE_NAME = 120
+MAX_IDEMPOTENCY_KEY = 200
+_PRINTABLE = re.compile(r"^[\x21-\x7e]+$")
+
+
+class ApiError(Exception):
+    """An answer other than success: ``code`` is stable, ``message`` is for people."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+    def body(self) -> dict:
+        error = {"code": self.code, "message": self.message}
+        if self.field:
+            error["field"] = self.field
+        return {"error": error}
+
+
+def _invalid(field: str, expected: str) -> ApiError:
+    return ApiError(422, "invalid_type", f"“{field}” must be {expected}.", field)
+
+
+def parse_json(raw: bytes) -> dict:
+    """The body as a JSON object; anything else is a 400 ``invalid_json``."""
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ApiError(400, "invalid_json", f"The body is not valid JSON ({error}).") from error
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_json", "The body must be a JSON object.")
+    return data
+
+
+def _addresses(data: dict, field: str) -> list[str]:
+    """An address or a list of addresses (absent or null = none)."""
+    value = data.get(field)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return list(value)
+    raise _invalid(field, "an address or a list of addresses")
+
+
+def _text(data: dict, field: str, limit: int | None = None) -> str | None:
+    value = data.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _invalid(field, "a string")
+    if limit is not None and len(value) > limit:
+        raise ApiError(422, "too_long", f"“{field}” must be at most {limit} characters.", field)
+    return value
+
+
+def _choices(data: dict) -> tuple[int | None, str | None, dict]:
+    """``sender`` (an integer id), ``mode`` and ``variables``, strictly typed."""
+    sender = data.get("sender")
+    if sender is not None and (isinstance(sender, bool) or not isinstance(sender, int)):
+        raise _invalid("sender", "a sender id (an integer)")
+    mode = data.get("mode")
+    if mode is not None and mode not in MODES:
+        raise ApiError(422, "invalid_mode", "“mode” must be “immediate” or “deferred”.", "mode")
+    variables = data.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise _invalid("variables", "an object")
+    return sender, mode, variables or {}
+
+
+def submission(data: dict, idempotency_key: str | None) -> Submission:
+    """A ``Submission`` from the body. Unknown fields are refused (422 ``unknown_field``),
+    so a misspelt field such as ``"subjcet"`` never silently sends different mail."""
+    unknown = sorted(set(data) - FIELDS)
+    if unknown:
+        raise ApiError(422, "unknown_field", f"Unknown field(s): {', '.join(unknown)}. "
+                       f"Known fields: {', '.join(sorted(FIELDS))}.", unknown[0])
+    to = _addresses(data, "to")
+    if not to:
+        raise ApiError(422, "missing_recipient", "“to” needs at least one address.", "to")
+    sender, mode, variables = _choices(data)
+    return Submission(
+        to=to, cc=_addresses(data, "cc"), bcc=_addresses(data, "bcc"),
+        subject=_text(data, "subject", MAX_SUBJECT), html=_text(data, "html"),
+        text=_text(data, "text"), template=_text(data, "template", MAX_TEMPLATE_NAME),
+        variables=variables, sender_id=sender, resource=_text(data, "resource", MAX_RESOURCE),
+        mode=mode, idempotency_key=idempotency_key)
+
+
+def idempotency_key(value: str | None) -> str | None:
+    """The ``Idempotency-Key`` header: 1–200 visible ASCII characters, or absent."""
+    if value is None:
+        return None
+    if len(value) > MAX_IDEMPOTENCY_KEY or not _PRINTABLE.match(value):
+        raise ApiError(422, "invalid_idempotency_key", "Idempotency-Key must be 1 to "
+                       f"{MAX_IDEMPOTENCY_KEY} visible ASCII characters without spaces.",
+                       "Idempotency-Key")
+    return value
+
+
+def _iso(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def result(message: Message) -> dict:
+    """The answer to a send: id and status, plus the outcome once there is one."""
+    answer = {"id": message.id, "status": message.status}
+    if message.mode != "deferred":
+        answer.update(reply_code=message.reply_code, reply_text=message.reply_text,
+                      diagnosis=message.diagnosis, message_id=message.message_id)
+    return answer
+
+
+def details(message: Message) -> dict:
+    """Everything about one message the API may show (never bodies or secrets)."""
+    return {
+        "id": message.id, "status": message.status, "mode": message.mode,
+        "sender": {"id": message.sender_id, "name": message.sender_name,
+                   "address": message.sender_address, "reason": message.sender_reason},
+        "to": list(message.to_addrs or []), "cc": list(message.cc_addrs or []),
+        "bcc": list(message.bcc_addrs or []), "subject": message.subject,
+        "template": message.template_name, "resource": message.resource,
+        "created_at": _iso(message.created_at), "last_attempt_at": _iso(message.last_attempt_at),
+        "sent_at": _iso(message.sent_at), "next_attempt_at": _iso(message.next_attempt_at),
+        "attempt_count": message.attempt_count, "reply_code": message.reply_code,
+        "reply_text": message.reply_text, "diagnosis": message.diagnosis,
+        "message_id": message.message_id,
+        "attempts": [{"number": a.number, "started_at": _iso(a.started_at),
+                      "finished_at": _iso(a.finished_at), "outcome": a.outcome,
+                      "step": a.step, "reply_code": a.reply_code, "reply_text": a.reply_text,
+                      "diagnosis": a.diagnosis} for a in message.attempts],
+    }

@@ -1,0 +1,137 @@
+"""``/api/v1``: send mail and read its record, authenticated by ``Authorization: Bearer``.
+
+Exempt from CSRF (there is no cookie session to ride on: every call carries its
+token). Errors are JSON ``{"error": {"code", "message"[, "field"]}}``; unknown
+routes and methods under ``/api/`` get JSON from ``portal.errors`` as well.
+"""
+
+from flask import Blueprint, current_app, g, jsonify, request, url_for
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from portal.api import schema
+from portal.api.schema import ApiError
+from portal.extensions import csrf, db
+from portal.outbox.actors import Actor
+from portal.outbox.models import Message
+from portal.outbox.service import SubmitError, submit
+from portal.tokens.service import authenticate
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+def _error(error: ApiError):
+    response = jsonify(error.body())
+    response.status_code = error.status
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError):
+    return _error(error)
+
+
+@bp.errorhandler(SubmitError)
+def _submit_error(error: SubmitError):
+    db.session.rollback()
+    return _error(ApiError(error.status, error.code, error.message, error.field))
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(_error):
+    return _error(_payload_too_large())
+
+
+def _payload_too_large() -> ApiError:
+    limit = current_app.config["API_MAX_BODY"]
+    return ApiError(413, "payload_too_large", f"The body is larger than {limit} bytes.")
+
+
+@bp.before_request
+def _authenticate():
+    """Every call needs an active token; ``g.api_token`` is the caller from here on."""
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    token = authenticate(secret.strip()) if scheme.lower() == "bearer" else None
+    if token is None:
+        raise ApiError(401, "unauthorized", "Send a valid API token as "
+                       "“Authorization: Bearer TOKEN”; this one is missing, unknown "
+                       "or revoked.")
+    db.session.commit()  # keep last_used_at even if the call fails later
+    g.api_token = token
+
+
+def _body() -> dict:
+    """The JSON object sent, read no further than ``API_MAX_BODY`` bytes."""
+    limit = current_app.config["API_MAX_BODY"]
+    if request.content_length is not None and request.content_length > limit:
+        raise _payload_too_large()
+    if not request.is_json:
+        raise ApiError(400, "invalid_json", "Send the message as a JSON object with "
+                       "“Content-Type: application/json”.")
+    # Without a Content-Length (chunked), werkzeug stops quietly at the maximum, so read
+    # one byte more than allowed: getting it means the body is too large.
+    request.max_content_length = limit + 1
+    raw = request.get_data(cache=False)
+    if len(raw) > limit:
+        raise _payload_too_large()
+    return schema.parse_json(raw)
+
+
+def _earlier(key: str | None) -> Message | None:
+    """The message this token already sent with this Idempotency-Key, if any."""
+    if key is None:
+        return None
+    return db.session.scalar(select(Message).where(Message.token_id == g.api_token.id,
+                                                   Message.idempotency_key == key))
+
+
+def _answer(message: Message, replayed: bool = False):
+    """202 while the message waits for the worker (or another request), 200 with the
+    outcome once the send has finished."""
+    pending = message.mode == "deferred" or message.status == "sending"
+    response = jsonify(schema.result(message))
+    response.status_code = 202 if pending else 200
+    response.headers["Location"] = url_for("api.get_message", message_id=message.id)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@bp.post("/messages")
+def create_message():
+    """Send (immediate) or queue (deferred) one message; see DESIGN §5 for the fields.
+
+    Unknown body fields are refused with 422 ``unknown_field``. With an
+    ``Idempotency-Key``, a repeat from the same token answers with the first
+    message (header ``Idempotent-Replayed: true``) and sends nothing; two
+    simultaneous repeats are settled by the database's unique index.
+    """
+    key = schema.idempotency_key(request.headers.get("Idempotency-Key"))
+    earlier = _earlier(key)
+    if earlier is not None:
+        return _answer(earlier, replayed=True)
+    sub = schema.submission(_body(), key)
+    try:
+        message = submit(Actor.for_token(g.api_token), sub, request.remote_addr)
+    except IntegrityError:
+        db.session.rollback()
+        earlier = _earlier(key)
+        if earlier is None:
+            raise
+        return _answer(earlier, replayed=True)
+    return _answer(message)
+
+
+@bp.get("/messages/<int:message_id>")
+def get_message(message_id: int):
+    """One message with its attempts. A team token sees only its team's messages."""
+    message = db.session.get(Message, message_id)
+    token = g.api_token
+    if message is None or (token.team_id is not None and message.team_id != token.team_id):
+        raise ApiError(404, "not_found", f"There is no message {message_id} this token "
+                       "may see.")
+    return jsonify(schema.details(message))

@@ -1,0 +1,1 @@
+"""API tokens: how other systems authenticate to the JSON API (only hashes are stored)."""

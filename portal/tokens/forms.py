@@ -1,0 +1,29 @@
+"""The token form: a name saying which system uses it, and its scope."""
+
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from portal.forms import choices, no_control_chars
+
+SYSTEM_LABEL = "System (all teams)"
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Name", validators=[
+        DataRequired("Enter a name that says which system uses the token."),
+        Length(max=120, message="Name must be at most 120 characters."), no_control_chars])
+    team_id = SelectField("Team", validate_choice=False)
+
+    def set_team_choices(self, teams, allow_system: bool) -> None:
+        """System scope only for system admins; only teams the user administers."""
+        options = [("", SYSTEM_LABEL)] if allow_system else []
+        self.team_id.choices = choices(options + [(str(t.id), t.name) for t in teams])
+
+    def validate_team_id(self, field) -> None:
+        if (field.data or "") not in {choice.value for choice in field.choices}:
+            raise ValidationError("Choose one of the listed teams: only system administrators "
+                                  "can create system tokens.")
+
+    def team_value(self) -> int | None:
+        return int(self.team_id.data) if self.team_id.data else None

@@ -1,0 +1,113 @@
+"""Token rules: who manages which token, creating (secret shown once), revoking, and
+authenticating API calls by the secret's hash."""
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from portal.dbtypes import utcnow
+from portal.errors import ServiceError
+from portal.extensions import db
+from portal.teams import service as teams_service
+from portal.teams.models import Team
+from portal.tokens.models import ApiToken
+
+PREFIX = "mbp_"
+DISPLAY_CHARS = 8
+MAX_SECRET_CHARS = 200
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 hex: the secret is random and long, so a fast unsalted hash is enough."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def _ordered(query):
+    """Active tokens first, then system scope, then by name."""
+    return query.order_by(ApiToken.revoked_at.is_not(None), ApiToken.team_id.is_not(None),
+                          func.lower(ApiToken.name), ApiToken.id)
+
+
+def managed_tokens(user) -> list[ApiToken]:
+    """Tokens the user may see and revoke: all for system admins, their admin teams' else."""
+    query = select(ApiToken)
+    if not user.is_system_admin:
+        query = query.where(ApiToken.team_id.in_(user.admin_team_ids() or [-1]))
+    return list(db.session.scalars(_ordered(query)))
+
+
+def get_managed_token(user, token_id: int) -> ApiToken | None:
+    """The token when it exists and the user may manage it; None hides both cases."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or not user.can_admin_team(token.team_id):
+        return None
+    return token
+
+
+def _check_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise ServiceError("Enter a name that says which system uses the token.", "name")
+    if len(name) > 120:
+        raise ServiceError("Name must be at most 120 characters.", "name")
+    return name
+
+
+def create_token(actor, name: str, team_id: int | None) -> tuple[ApiToken, str]:
+    """A new token and its secret. The secret is not stored: show it once, then drop it."""
+    if not actor.can_admin_team(team_id):
+        raise ServiceError("Only system administrators can create system tokens."
+                           if team_id is None else "You cannot manage tokens of that team.",
+                           "team_id")
+    if team_id is not None and db.session.get(Team, team_id) is None:
+        raise ServiceError("That team does not exist. Choose another.", "team_id")
+    secret = PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(name=_check_name(name), team_id=team_id, token_hash=hash_secret(secret),
+                     prefix=secret[:DISPLAY_CHARS], created_by_user_id=actor.id)
+    db.session.add(token)
+    db.session.flush()
+    return token, secret
+
+
+def revoke_token(actor, token: ApiToken) -> ApiToken:
+    """Revoking is final and takes effect on the next API call; revoking twice is harmless."""
+    if not actor.can_admin_team(token.team_id):
+        raise ServiceError("You cannot manage this token.")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.flush()
+    return token
+
+
+def authenticate(secret: str | None) -> ApiToken | None:
+    """The active token for ``secret``, or None (unknown, malformed or revoked).
+
+    The lookup is by hash, so response time does not depend on how much of a
+    guessed secret is right; ``last_used_at`` is refreshed at most once a minute.
+    """
+    if not secret or len(secret) > MAX_SECRET_CHARS or not secret.startswith(PREFIX):
+        return None
+    digest = hash_secret(secret)
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    if token is None or not hmac.compare_digest(token.token_hash, digest):
+        return None
+    if token.revoked_at is not None:
+        return None
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
+        token.last_used_at = now
+        db.session.flush()
+    return token
+
+
+def _tokens_left(team) -> str | None:
+    count = db.session.scalar(select(func.count()).select_from(ApiToken).where(
+        ApiToken.team_id == team.id, ApiToken.revoked_at.is_(None)))
+    return f"it still has {count} API token(s)" if count else None
+
+
+teams_service.EMPTY_CHECKS.append(_tokens_left)

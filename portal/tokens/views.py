@@ -1,0 +1,72 @@
+"""Token pages: list, create (the secret is shown once), revoke with confirmation."""
+
+from flask import Blueprint, abort, flash, request, url_for
+from flask_login import current_user
+
+from portal.access import admin_required
+from portal.errors import ServiceError
+from portal.extensions import db
+from portal.htmx import redirect, render
+from portal.teams.service import visible_teams
+from portal.tokens import service
+from portal.tokens.forms import TokenForm
+
+bp = Blueprint("tokens", __name__, url_prefix="/tokens")
+
+
+def _token_or_404(token_id: int):
+    token = service.get_managed_token(current_user, token_id)
+    if token is None:
+        abort(404)
+    return token
+
+
+def _form() -> TokenForm:
+    form = TokenForm()
+    teams = [t for t in visible_teams(current_user) if current_user.can_admin_team(t.id)]
+    form.set_team_choices(teams, allow_system=current_user.is_system_admin)
+    return form
+
+
+@bp.get("")
+@admin_required
+def index():
+    return render("tokens/index.html", "tokens/_list.html",
+                  tokens=service.managed_tokens(current_user))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@admin_required
+def new():
+    """GET shows the form; a valid POST creates the token and shows its secret once."""
+    form = _form()
+    if form.validate_on_submit():
+        try:
+            token, secret = service.create_token(current_user, form.name.data,
+                                                 form.team_value())
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            getattr(form, error.field or "name").errors.append(error.message)
+        else:
+            response = render("tokens/created.html", "tokens/_created.html",
+                              token=token, secret=secret)
+            # The only copy of the secret: no cache, proxy or history may keep it.
+            response.headers["Cache-Control"] = "no-store"
+            return response
+    return render("tokens/new.html", "tokens/_form.html",
+                  status=422 if form.errors else 200, form=form)
+
+
+@bp.route("/<int:token_id>/revoke", methods=["GET", "POST"])
+@admin_required
+def revoke(token_id: int):
+    """GET asks for confirmation; POST revokes."""
+    token = _token_or_404(token_id)
+    if request.method == "GET":
+        return render("tokens/revoke.html", token=token)
+    service.revoke_token(current_user, token)
+    db.session.commit()
+    flash(f"Token “{token.name}” revoked. Systems using it can no longer send mail.",
+          "success")
+    return redirect(url_for("tokens.index"))
