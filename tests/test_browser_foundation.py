@@ -55,6 +55,10 @@ def test_small_screen_keyboard_sign_in(browser, portal_server, world):
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     expect(page.get_by_text("Signed in as")).to_be_visible()
+    page.wait_for_load_state("load")
     width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 360
+    wide = page.evaluate("""[...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > 362)
+        .map(e => e.tagName + '.' + e.className + ' ' + (e.textContent || '').slice(0, 40))""")
+    assert width <= 360, wide[:8]
     context.close()

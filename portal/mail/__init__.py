@@ -18,8 +18,9 @@ from portal.mail.compose import (
 from portal.mail.diagnosis import Diagnosis, diagnose
 from portal.mail.errors import DeliveryError
 from portal.mail.presets import PRESETS, PRESETS_BY_KEY, Preset, get_preset
+from portal.mail.probe import ProbeReport, Step, probe
 from portal.mail.settings import ENCRYPTIONS, SmtpSettings
-from portal.mail.smtp import ProbeReport, SmtpSession, Step, open_session, probe
+from portal.mail.smtp import SmtpSession, open_session
 
 __all__ = [
     "ENCRYPTIONS",

@@ -1,8 +1,8 @@
-"""SMTP sessions with verified TLS and classified failures, plus the step-by-step probe.
+"""SMTP sessions with verified TLS and classified failures.
 
 One ``SmtpSession`` wraps one smtplib connection and can deliver many messages; every
-failure leaves as a ``DeliveryError``. ``probe`` drives the "Test connection" and "Send
-test mail" buttons and reports each protocol step for the UI.
+failure leaves as a ``DeliveryError``. Each protocol step can be reported to an
+``on_step`` callback (see ``portal.mail.probe``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import contextlib
 import smtplib
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import EmailMessage
 
 from portal.mail.compose import flatten_message
@@ -38,19 +38,6 @@ class Step:
     ok: bool
     code: int | None
     text: str
-
-
-@dataclass
-class ProbeReport:
-    """Outcome of ``probe``: the steps that ran, the error (if any), the Message-ID sent."""
-
-    steps: list[Step] = field(default_factory=list)
-    error: DeliveryError | None = None
-    message_id: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
 
 
 class _SMTP(smtplib.SMTP):
@@ -238,15 +225,18 @@ class SmtpSession:
         self._envelope(envelope_from, recipients, self._mail_options([envelope_from, *recipients]))
         self.reset()
 
-    def send(self, msg: EmailMessage, envelope_from: str, recipients: list[str]) -> tuple[int, str]:
+    def send(self, msg: EmailMessage | bytes, envelope_from: str,
+             recipients: list[str]) -> tuple[int, str]:
         """Deliver one message; return the DATA reply. Bcc headers are never transmitted.
 
+        ``msg`` may be bytes already made by ``flatten_message`` (the worker stores
+        them once, so every attempt sends the very same message).
         Any refused recipient fails the message (``recipient_rejected``) and the session
         is reset so it stays usable; after a 421 or a dropped link it is closed instead.
         """
         self._require_open(recipients)
         options = self._mail_options([envelope_from, *recipients])
-        payload = flatten_message(msg, utf8=bool(options))
+        payload = msg if isinstance(msg, bytes) else flatten_message(msg, utf8=bool(options))
         self._envelope(envelope_from, recipients, options)
         return self._expect("data", self._call("data", self._smtp.data, payload), 250)
 
@@ -273,34 +263,3 @@ def open_session(
 ) -> SmtpSession:
     """Open a ready-to-send session (connect, TLS, EHLO, login) or raise DeliveryError."""
     return SmtpSession(settings, on_step).open()
-
-
-def probe(
-    settings: SmtpSettings,
-    envelope_from: str,
-    recipient: str,
-    message: EmailMessage | None = None,
-    on_step: Callable[[Step], None] | None = None,
-) -> ProbeReport:
-    """Run "Test connection" (no message: RSET before DATA) or "Send test mail".
-
-    Never raises DeliveryError: the failure is returned in ``report.error`` and the
-    failed step is the last entry of ``report.steps``.
-    """
-    report = ProbeReport()
-
-    def record(step: Step) -> None:
-        report.steps.append(step)
-        if on_step is not None:
-            on_step(step)
-
-    try:
-        with open_session(settings, record) as session:
-            if message is None:
-                session.verify_envelope(envelope_from, [recipient])
-            else:
-                session.send(message, envelope_from, [recipient])
-                report.message_id = message["Message-ID"]
-    except DeliveryError as err:
-        report.error = err
-    return report

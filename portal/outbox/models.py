@@ -2,7 +2,17 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.dbtypes import UTCDateTime, utcnow
@@ -48,6 +58,8 @@ class Message(db.Model):
     recipients_search: Mapped[str] = mapped_column(Text, default="")
     subject: Mapped[str] = mapped_column(String(998))
     html_body: Mapped[str] = mapped_column(Text, default="")
+    # The exact bytes handed to the server, made once, so every attempt sends the same mail.
+    raw_message: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     text_body: Mapped[str | None] = mapped_column(Text)
     template_name: Mapped[str | None] = mapped_column(String(120))
     resource: Mapped[str | None] = mapped_column(String(500))

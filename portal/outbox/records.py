@@ -5,6 +5,7 @@ from email.message import EmailMessage
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.mail import DeliveryError, diagnose
+from portal.mail.compose import flatten_message
 from portal.outbox.models import Attempt, Message
 
 
@@ -22,8 +23,16 @@ def new_message(*, msg: EmailMessage, sender_id: int | None, sender_name: str,
                       status=status, attempt_count=0,
                       message_id=str(msg["Message-ID"] or "") or None)
     message.set_recipients(to, cc, bcc)
+    if all(address.isascii() for address in [sender_address, *to, *cc, *bcc]):
+        message.raw_message = flatten_message(msg)
     db.session.add(message)
     return message
+
+
+def diagnosis_text(error: DeliveryError) -> str:
+    """The plain-language cause and advice stored with an attempt."""
+    found = diagnose(error)
+    return f"{found.cause} {found.advice}"
 
 
 def record_outcome(message: Message, started_at, *, reply: tuple[int, str] | None = None,
@@ -38,10 +47,9 @@ def record_outcome(message: Message, started_at, *, reply: tuple[int, str] | Non
         message.status, message.sent_at = final_status or "sent", now
         message.diagnosis = None
     else:
-        found = diagnose(error)
         attempt.outcome = "failed"
         attempt.step, attempt.reply_code, attempt.reply_text = error.step, error.code, error.text
-        attempt.diagnosis = f"{found.cause} {found.advice}"
+        attempt.diagnosis = diagnosis_text(error)
         message.status = final_status or "failed"
         message.diagnosis = attempt.diagnosis
     message.attempts.append(attempt)

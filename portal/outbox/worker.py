@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.outbox.batch import deliver_chunk
 from portal.outbox.claim import claim_batch, recover_expired, release
-from portal.outbox.delivery import deliver_chunk
 from portal.outbox.models import Message
 from portal.senders.models import Sender
 

@@ -1,10 +1,14 @@
 """Which sending records a user may see: all (system admin), their teams' (team admin),
 or the ones they sent themselves (agent)."""
 
-from sqlalchemy import or_
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import defer
 
 from portal.extensions import db
 from portal.outbox.models import Message
+from portal.records.filters import after_cursor, encode_cursor
 
 
 def visibility_clause(user):
@@ -32,3 +36,65 @@ def get_visible_message(user, message_pk: int) -> Message | None:
     if message.user_id == user.id or message.team_id in user.admin_team_ids():
         return message
     return None
+
+
+PAGE_SIZE = 50
+COUNT_CAP = 10_000
+
+
+def _listing(user, filters):
+    query = select(Message).options(defer(Message.html_body), defer(Message.text_body))
+    return filters.apply(visible_messages_query(user, query))
+
+
+def records_page(user, filters, cursor, size: int = PAGE_SIZE):
+    """One page newest first, and the cursor of the next page (None at the end)."""
+    query = after_cursor(_listing(user, filters), cursor)
+    query = query.order_by(Message.created_at.desc(), Message.id.desc()).limit(size + 1)
+    rows = list(db.session.scalars(query))
+    next_cursor = encode_cursor(rows[size - 1]) if len(rows) > size else None
+    return rows[:size], next_cursor
+
+
+def capped_count(user, filters) -> tuple[int, bool]:
+    """How many messages match, counting at most COUNT_CAP (True when capped)."""
+    inner = filters.apply(visible_messages_query(user, select(Message.id))).limit(COUNT_CAP + 1)
+    total = db.session.scalar(select(func.count()).select_from(inner.subquery()))
+    return min(total, COUNT_CAP), total > COUNT_CAP
+
+
+def export_rows(user, filters):
+    """Every matching message, newest first, streamed from the database in chunks."""
+    query = _listing(user, filters).order_by(Message.created_at.desc(), Message.id.desc())
+    return db.session.scalars(query.execution_options(yield_per=1000))
+
+
+def daily_counts(user, filters, first: date, last: date) -> dict:
+    """{day: {"sent": n, "failed": n}} for the chart; unknown counts as failed."""
+    day = func.date(Message.created_at)
+    query = select(day, Message.status, func.count()).where(
+        Message.created_at >= datetime.combine(first, time.min, tzinfo=UTC),
+        Message.created_at < datetime.combine(last + timedelta(1), time.min, tzinfo=UTC),
+        Message.status.in_(("sent", "failed", "unknown")))
+    query = filters.apply(visible_messages_query(user, query)).group_by(day, Message.status)
+    counts: dict = {}
+    for raw_day, status, count in db.session.execute(query):
+        key = raw_day if isinstance(raw_day, date) else date.fromisoformat(str(raw_day)[:10])
+        bucket = counts.setdefault(key, {"sent": 0, "failed": 0})
+        bucket["sent" if status == "sent" else "failed"] += count
+    return counts
+
+
+def can_retry(user, message: Message) -> bool:
+    return message.status in ("failed", "unknown") and user.can_admin_team(message.team_id)
+
+
+def retry(user, message: Message) -> None:
+    """Put a failed or unknown message back in the queue for the worker."""
+    if not can_retry(user, message):
+        raise PermissionError("Only admins can retry failed or unknown messages.")
+    message.status = "queued"
+    message.next_attempt_at = None
+    message.claimed_by = None
+    message.lease_until = None
+    db.session.flush()

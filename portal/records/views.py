@@ -1,18 +1,89 @@
-"""Sending records: the detail of one message with every attempt."""
+"""Sending records: filtered list, detail with attempts, retry, export and the chart."""
 
-from flask import Blueprint, abort
+from flask import Blueprint, Response, abort, flash, request, stream_with_context, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
-from portal.htmx import render
-from portal.records.service import get_visible_message
+from portal.dbtypes import utcnow
+from portal.extensions import db
+from portal.htmx import redirect, render
+from portal.outbox.models import STATUSES
+from portal.records import service
+from portal.records.chart import build_chart, chart_range
+from portal.records.export import csv_lines, json_lines
+from portal.records.filters import Filters, decode_cursor
+from portal.senders.models import Sender
+from portal.templates_.service import visible_templates
 
 bp = Blueprint("records", __name__)
+
+
+def _sender_choices():
+    """Senders whose records the user may filter by."""
+    query = select(Sender.id, Sender.name, Sender.address).order_by(Sender.name)
+    if not current_user.is_system_admin:
+        query = query.where(Sender.team_id.is_(None)
+                            | Sender.team_id.in_(current_user.team_ids() or [-1]))
+    return db.session.execute(query).all()
+
+
+def _context(filters: Filters, errors: dict) -> dict:
+    cursor = decode_cursor(request.args.get("after", ""))
+    rows, next_cursor = service.records_page(current_user, filters, cursor)
+    count, capped = service.capped_count(current_user, filters)
+    first, last = chart_range(filters.date_from, filters.date_to, utcnow().date())
+    chart = build_chart(service.daily_counts(current_user, filters, first, last), first, last)
+    return {"filters": filters, "errors": errors, "rows": rows, "next_cursor": next_cursor,
+            "paged": cursor is not None, "count": count, "capped": capped, "chart": chart,
+            "senders": _sender_choices(), "statuses": STATUSES,
+            "template_names": sorted({t.name for t in visible_templates(current_user)}
+                                     | {"Test mail"})}
+
+
+@bp.get("/records")
+@login_required
+def index():
+    filters, errors = Filters.from_args(request.args)
+    return render("records/index.html", "records/_results.html", **_context(filters, errors))
+
+
+@bp.get("/records/export.<any(csv, jsonl):fmt>")
+@login_required
+def export(fmt: str):
+    """Exactly the filtered set; rows are streamed, never held in memory together."""
+    filters, _errors = Filters.from_args(request.args)
+    messages = service.export_rows(current_user, filters)
+    lines = csv_lines(messages) if fmt == "csv" else json_lines(messages)
+    mimetype = "text/csv" if fmt == "csv" else "application/x-ndjson"
+    stamp = utcnow().strftime("%Y%m%d-%H%M")
+    return Response(stream_with_context(lines), content_type=f"{mimetype}; charset=utf-8",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="sending-records-{stamp}.{fmt}"'})
 
 
 @bp.get("/messages/<int:message_pk>")
 @login_required
 def detail(message_pk: int):
-    message = get_visible_message(current_user, message_pk)
+    message = service.get_visible_message(current_user, message_pk)
     if message is None:
         abort(404)
-    return render("records/detail.html", message=message)
+    return render("records/detail.html", message=message,
+                  can_retry=service.can_retry(current_user, message))
+
+
+@bp.route("/messages/<int:message_pk>/retry", methods=["GET", "POST"])
+@login_required
+def retry(message_pk: int):
+    """Failed mail is requeued at once; unknown mail first asks, as it may deliver twice."""
+    message = service.get_visible_message(current_user, message_pk)
+    if message is None:
+        abort(404)
+    if not service.can_retry(current_user, message):
+        abort(403)
+    if request.method == "GET" or (message.status == "unknown"
+                                   and request.form.get("confirm") != "yes"):
+        return render("records/retry.html", message=message)
+    service.retry(current_user, message)
+    db.session.commit()
+    flash(f"Message #{message.id} is queued again; the worker will send it shortly.", "success")
+    return redirect(url_for("records.detail", message_pk=message.id))
