@@ -21,6 +21,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -104,22 +105,29 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--sink-processes", type=int, default=2)
     parser.add_argument("--latency-ms", type=float, default=5.0)
+    parser.add_argument("--latency-messages", type=int, default=1000,
+                        help="messages for the slow-sink runs (each takes ~latency)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="portal-bench-")
     url = args.database_url or f"sqlite:///{os.path.join(workdir, 'bench.sqlite')}"
     app = make_app(url)
-    messages = payloads(args.messages)
-    report = {"messages": args.messages, "database": url.split(":")[0],
-              "sink_processes": args.sink_processes,
-              "targets": {"ratio_a_c": 0.8, "ratio_b_c": 2.0}}
-    for label, latency in (("instant_sink", 0.0),
-                           (f"sink_{args.latency_ms:g}ms", args.latency_ms / 1000)):
+    report = {"database": url.split(":")[0], "sink_processes": args.sink_processes,
+              "repeat": args.repeat, "targets": {"ratio_a_c": 0.8, "ratio_b_c": 2.0}}
+    for label, latency, count in (
+            ("instant_sink", 0.0, args.messages),
+            (f"sink_{args.latency_ms:g}ms", args.latency_ms / 1000, args.latency_messages)):
+        messages = payloads(count)
         with Sink(processes=args.sink_processes, latency=latency) as sink:
-            reference = run_reference(sink.port, messages)
-            one = run_worker(app, sink, messages, 1, args.batch)
-            four = run_worker(app, sink, messages, 4, args.batch)
-        report[label] = {
+            run_reference(sink.port, messages[:100])  # warm-up: connections, caches
+            run_worker(app, sink, messages[:100], 1, args.batch)
+            reference = median(run_reference(sink.port, messages) for _ in range(args.repeat))
+            one = median(run_worker(app, sink, messages, 1, args.batch)
+                         for _ in range(args.repeat))
+            four = median(run_worker(app, sink, messages, 4, args.batch)
+                          for _ in range(args.repeat))
+        report[label] = {"messages": count,
             "a_worker_1_connection_per_s": round(one, 1),
             "b_worker_4_connections_per_s": round(four, 1),
             "c_raw_smtplib_1_connection_per_s": round(reference, 1),

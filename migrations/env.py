@@ -71,6 +71,12 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    from portal.records.search import is_search_object
+
+    return not is_search_object(name)
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -92,6 +98,8 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    # The recipient search index (FTS5 tables on SQLite) is managed by hand.
+    conf_args.setdefault("include_object", include_object)
 
     connectable = get_engine()
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import config
+from portal import config, security
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 
 TEMPLATE_DIR = "../templates"
@@ -21,12 +21,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     config.load(app, test_config)
     _init_extensions(app)
     _apply_proxy_fix(app)
+    security.register(app)
     _register_blueprints(app)
-    from portal import cli, errors, templating
+    from portal import audit, cli, errors, templating
 
     errors.register(app)
     templating.register(app)
     cli.register(app)
+    audit.install()
     return app
 
 
@@ -59,7 +61,9 @@ def _apply_proxy_fix(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from portal.api.views import bp as api_bp
+    from portal.audit.views import bp as audit_bp
     from portal.auth.views import bp as auth_bp
+    from portal.health.views import bp as health_bp
     from portal.home.views import bp as home_bp
     from portal.outbox.views import bp as outbox_bp
     from portal.records.views import bp as records_bp
@@ -70,5 +74,5 @@ def _register_blueprints(app: Flask) -> None:
     from portal.users.views import bp as users_bp
 
     for blueprint in (auth_bp, home_bp, teams_bp, users_bp, senders_bp, templates_bp,
-                      outbox_bp, records_bp, tokens_bp, api_bp):
+                      outbox_bp, records_bp, tokens_bp, api_bp, health_bp, audit_bp):
         app.register_blueprint(blueprint)

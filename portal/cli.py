@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 from portal.auth.models import ROLES, User
 from portal.errors import ServiceError
 from portal.extensions import db
+from portal.outbox.commands import worker_command
+from portal.records.commands import purge_records
 from portal.teams import service as teams
 from portal.teams.models import Team
 from portal.tokens.commands import create_token_command
@@ -164,36 +166,8 @@ def sender_add(**options):
     click.echo(sender.id)
 
 
-@click.command("worker")
-@click.option("--once", is_flag=True, help="Run one batch and exit (for cron).")
-@click.option("--interval", type=float, default=None,
-              help="Seconds between cycles (default PORTAL_WORKER_INTERVAL, 60).")
-@click.option("--batch", type=click.IntRange(1, 10000), default=100, show_default=True)
-@with_appcontext
-def worker_command(once: bool, interval: float | None, batch: int):
-    """Deliver deferred mail. SIGTERM/SIGINT finish the message in hand, then stop."""
-    import logging
-    import signal
-
-    from flask import current_app
-
-    from portal.outbox.worker import Worker
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = current_app._get_current_object()
-    worker = Worker(app, batch=batch,
-                    interval=interval if interval is not None else app.config["WORKER_INTERVAL"])
-    signal.signal(signal.SIGTERM, worker.stop)
-    signal.signal(signal.SIGINT, worker.stop)
-    if once:
-        claimed = worker.run_once()
-        click.echo(f"Claimed {claimed} message(s).")
-    else:
-        worker.run_forever()
-
-
 COMMANDS = [create_admin, ensure_admin, team_group, user_group, sender_group, worker_command,
-            create_token_command]
+            create_token_command, purge_records]
 
 
 def register(app: Flask) -> None:

@@ -14,7 +14,6 @@ class Defaults:
     """Settings every deployment starts from."""
 
     SQLALCHEMY_TRACK_MODIFICATIONS = False
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
@@ -37,6 +36,7 @@ class Defaults:
     RETRY_MAX_SECONDS = 3600
     SENDER_PAUSE_SECONDS = 300
     PAGE_SIZE = 50
+    RECORDS_RETENTION_DAYS = 365
     API_MAX_BODY = 1024 * 1024
 
 
@@ -49,6 +49,14 @@ def database_url(instance_path: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def engine_options(url: str) -> dict:
+    """A server database gets connection checks and UTC sessions; SQLite needs neither
+    (a ping per checkout would only slow the worker down)."""
+    if url.startswith("sqlite"):
+        return {}
+    return {"pool_pre_ping": True, "connect_args": {"options": "-c timezone=UTC"}}
 
 
 def instance_secret(instance_path: str, filename: str, factory) -> str:
@@ -89,5 +97,8 @@ def load(app, test_config: dict | None) -> None:
         app.config["ENCRYPTION_KEY"] = instance_secret(
             app.instance_path, "encryption.key", lambda: secrets.token_urlsafe(32)
         )
+    if "SQLALCHEMY_ENGINE_OPTIONS" not in app.config:
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+            app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config.get("SESSION_COOKIE_SECURE"):
         app.config["REMEMBER_COOKIE_SECURE"] = True

@@ -1,10 +1,13 @@
 """Every model, imported in one place so migrations and create_all see all tables."""
 
+from portal.audit.models import AuditEntry
 from portal.auth.models import User
+from portal.health.models import WorkerHeartbeat
 from portal.outbox.models import Attempt, Message
 from portal.senders.models import Sender
 from portal.teams.models import Membership, Team
 from portal.templates_.models import MailTemplate
 from portal.tokens.models import ApiToken
 
-__all__ = ["ApiToken", "Attempt", "MailTemplate", "Membership", "Message", "Sender", "Team", "User"]
+__all__ = ["ApiToken", "Attempt", "AuditEntry", "MailTemplate", "Membership", "Message", "Sender",
+           "Team", "User", "WorkerHeartbeat"]

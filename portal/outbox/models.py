@@ -11,6 +11,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    func,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -33,21 +34,24 @@ class Message(db.Model):
         CheckConstraint("status IN ('queued', 'sending', 'sent', 'retrying', 'failed', "
                         "'unknown')", name="status"),
         Index("ix_messages_status_due", "status", "next_attempt_at"),
+        # The records page: newest first, alone or within one filter.
+        Index("ix_messages_created", "created_at", "id"),
+        Index("ix_messages_sender_created", "sender_id", "created_at"),
+        Index("ix_messages_status_created", "status", "created_at"),
+        Index("ix_messages_team_created", "team_id", "created_at"),
+        Index("ix_messages_user_created", "user_id", "created_at"),
         Index("uq_messages_token_idempotency", "token_id", "idempotency_key", unique=True,
               sqlite_where=text("idempotency_key IS NOT NULL"),
               postgresql_where=text("idempotency_key IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    team_id: Mapped[int | None] = mapped_column(
-        ForeignKey("teams.id", ondelete="SET NULL"), index=True)
-    sender_id: Mapped[int | None] = mapped_column(
-        ForeignKey("senders.id", ondelete="SET NULL"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    sender_id: Mapped[int | None] = mapped_column(ForeignKey("senders.id", ondelete="SET NULL"))
     sender_name: Mapped[str] = mapped_column(String(120))
     sender_address: Mapped[str] = mapped_column(String(254))
     sender_reason: Mapped[str] = mapped_column(String(40))
-    user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     token_id: Mapped[int | None] = mapped_column(Integer, index=True)
     triggered_by: Mapped[str | None] = mapped_column(String(200))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
@@ -83,6 +87,9 @@ class Message(db.Model):
     def set_recipients(self, to: list[str], cc: list[str] = (), bcc: list[str] = ()) -> None:
         self.to_addrs, self.cc_addrs, self.bcc_addrs = list(to), list(cc), list(bcc)
         self.recipients_search = " ".join([*to, *cc, *bcc]).lower()
+
+
+Index("ix_messages_template_created", func.lower(Message.template_name), Message.created_at)
 
 
 class Attempt(db.Model):

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.health.service import beat
 from portal.outbox.batch import deliver_chunk
 from portal.outbox.claim import claim_batch, recover_expired, release
 from portal.outbox.models import Message
@@ -78,6 +79,7 @@ class Worker:
                 log.warning("expired claims: %d requeued, %d marked unknown", released, flagged)
             claim_id = f"{self.name}:{uuid.uuid4().hex[:12]}"
             ids = claim_batch(claim_id, self.batch, self.lease)
+            beat(self.name, len(ids))
             if not ids:
                 return 0
             jobs = self._jobs(ids)

@@ -7,8 +7,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import defer
 
 from portal.extensions import db
+from portal.listing import after_cursor, encode_cursor
 from portal.outbox.models import Message
-from portal.records.filters import after_cursor, encode_cursor
 
 
 def visibility_clause(user):
@@ -49,7 +49,7 @@ def _listing(user, filters):
 
 def records_page(user, filters, cursor, size: int = PAGE_SIZE):
     """One page newest first, and the cursor of the next page (None at the end)."""
-    query = after_cursor(_listing(user, filters), cursor)
+    query = after_cursor(_listing(user, filters), Message, cursor)
     query = query.order_by(Message.created_at.desc(), Message.id.desc()).limit(size + 1)
     rows = list(db.session.scalars(query))
     next_cursor = encode_cursor(rows[size - 1]) if len(rows) > size else None
@@ -63,10 +63,31 @@ def capped_count(user, filters) -> tuple[int, bool]:
     return min(total, COUNT_CAP), total > COUNT_CAP
 
 
-def export_rows(user, filters):
-    """Every matching message, newest first, streamed from the database in chunks."""
-    query = _listing(user, filters).order_by(Message.created_at.desc(), Message.id.desc())
-    return db.session.scalars(query.execution_options(yield_per=1000))
+EXPORT_FIELDS = ("id", "created_at", "sent_at", "status", "reply_code", "reply_text",
+                 "sender_name", "sender_address", "to_addrs", "cc_addrs", "bcc_addrs",
+                 "subject", "template_name", "resource", "client_ip", "triggered_by",
+                 "attempt_count", "message_id", "diagnosis")
+
+
+def export_query(user, filters):
+    """Plain rows (not ORM objects) of every matching message, newest first."""
+    query = select(*(getattr(Message, name) for name in EXPORT_FIELDS))
+    query = filters.apply(visible_messages_query(user, query))
+    return query.order_by(Message.created_at.desc(), Message.id.desc())
+
+
+def stream_rows(query, chunk: int = 1000):
+    """Rows from a connection of its own, so the stream outlives the request's session;
+    they are fetched in chunks and never held all at once."""
+    engine = db.engine  # resolved now: the generator runs after the request has ended
+
+    def rows():
+        with engine.connect() as connection:
+            result = connection.execution_options(stream_results=True, yield_per=chunk)\
+                .execute(query)
+            yield from result
+
+    return rows()
 
 
 def daily_counts(user, filters, first: date, last: date) -> dict:

@@ -1,17 +1,18 @@
 """Sending records: filtered list, detail with attempts, retry, export and the chart."""
 
-from flask import Blueprint, Response, abort, flash, request, stream_with_context, url_for
+from flask import Blueprint, Response, abort, flash, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.htmx import redirect, render
+from portal.listing import decode_cursor
 from portal.outbox.models import STATUSES
 from portal.records import service
 from portal.records.chart import build_chart, chart_range
 from portal.records.export import csv_lines, json_lines
-from portal.records.filters import Filters, decode_cursor
+from portal.records.filters import Filters
 from portal.senders.models import Sender
 from portal.templates_.service import visible_templates
 
@@ -44,7 +45,12 @@ def _context(filters: Filters, errors: dict) -> dict:
 @login_required
 def index():
     filters, errors = Filters.from_args(request.args)
-    return render("records/index.html", "records/_results.html", **_context(filters, errors))
+    response = render("records/index.html", "records/_results.html", **_context(filters, errors))
+    # The address bar gets the tidy form of the filters (no empty fields), so shared
+    # and bookmarked links stay short and readable.
+    after = request.args.get("after") or None
+    response.headers["HX-Push-Url"] = url_for("records.index", after=after, **filters.as_args())
+    return response
 
 
 @bp.get("/records/export.<any(csv, jsonl):fmt>")
@@ -52,11 +58,11 @@ def index():
 def export(fmt: str):
     """Exactly the filtered set; rows are streamed, never held in memory together."""
     filters, _errors = Filters.from_args(request.args)
-    messages = service.export_rows(current_user, filters)
-    lines = csv_lines(messages) if fmt == "csv" else json_lines(messages)
+    rows = service.stream_rows(service.export_query(current_user, filters))
+    lines = csv_lines(rows) if fmt == "csv" else json_lines(rows)
     mimetype = "text/csv" if fmt == "csv" else "application/x-ndjson"
     stamp = utcnow().strftime("%Y%m%d-%H%M")
-    return Response(stream_with_context(lines), content_type=f"{mimetype}; charset=utf-8",
+    return Response(lines, content_type=f"{mimetype}; charset=utf-8",
                     headers={"Content-Disposition":
                              f'attachment; filename="sending-records-{stamp}.{fmt}"'})
 

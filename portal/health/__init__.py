@@ -1,0 +1,1 @@
+"""Health: ``GET /healthz`` for monitors and the deferred-mail worker's heartbeat."""

@@ -1,0 +1,82 @@
+"""Shared pieces of the filtered, newest-first listings (sending records, audit trail):
+inclusive UTC date ranges, tidy URL arguments, and opaque keyset cursors."""
+
+import base64
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import and_, or_
+
+MAX_TEXT = 200
+
+
+def day_start(day: date) -> datetime:
+    """Days are UTC days, the zone every time in the portal is stored and shown in."""
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+@dataclass
+class DateRangeFilters:
+    """Base for filter sets with an inclusive from/to date range."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def parse_dates(self, args, errors: dict) -> None:
+        for name in ("date_from", "date_to"):
+            raw = args.get(name, "").strip()
+            if raw:
+                try:
+                    setattr(self, name, date.fromisoformat(raw))
+                except ValueError:
+                    errors[name] = "Enter a date like 2026-01-31."
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            errors["date_to"] = "“To” must not be before “From”."
+            self.date_to = None
+
+    def date_clauses(self, query, column):
+        """The "to" date includes that whole day."""
+        if self.date_from:
+            query = query.where(column >= day_start(self.date_from))
+        if self.date_to:
+            query = query.where(column < day_start(self.date_to + timedelta(1)))
+        return query
+
+    def as_args(self) -> dict:
+        """Only the filters in use, as strings for url_for (so URLs stay short)."""
+        args = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if value not in (None, ""):
+                args[item.name] = value.isoformat() if isinstance(value, date) else str(value)
+        return args
+
+    @property
+    def active(self) -> bool:
+        return bool(self.as_args())
+
+
+def encode_cursor(row) -> str:
+    """An opaque position after ``row`` (with created_at and id) in newest-first order."""
+    raw = f"{row.created_at.isoformat()}|{row.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(token: str):
+    """(created_at, id) from a cursor, or None for a missing or damaged one."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        stamp, pk = raw.split("|")
+        return datetime.fromisoformat(stamp), int(pk)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def after_cursor(query, model, cursor):
+    """Keyset pagination: rows strictly older than the cursor, so pages neither repeat nor
+    skip rows while new ones arrive."""
+    if cursor is None:
+        return query
+    created_at, pk = cursor
+    return query.where(or_(model.created_at < created_at,
+                           and_(model.created_at == created_at, model.id < pk)))

@@ -1,0 +1,88 @@
+"""Security headers on every answer, and Secure cookies whenever the request was HTTPS.
+
+The Content-Security-Policy allows only the portal's own files: htmx and
+``portal.js`` are served from ``static/``, htmx runs with ``allowEval: false``
+and without injected indicator styles (see ``base.html``), and no template
+carries inline scripts, event handlers or ``style`` attributes. ``frame-src
+'self'`` and no ``sandbox`` directive keep the sandboxed ``srcdoc`` mail
+previews rendering; ``frame-ancestors 'none'`` and ``X-Frame-Options`` stop
+other sites from framing the portal's own pages.
+
+A ``srcdoc`` document inherits this policy, so styles and remote images inside
+a previewed mail body are not applied: the preview shows the mail's text and
+structure, which is the safe choice for untrusted HTML.
+"""
+
+from flask import Flask, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "frame-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _add_headers(response):
+    """Set each header unless the view chose its own value."""
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def _is_https() -> bool:
+    """True when the user's request was HTTPS (as seen through a trusted proxy)."""
+    return has_request_context() and request.is_secure
+
+
+def mark_cookies_secure(response) -> None:
+    """Add the ``Secure`` attribute to every cookie the response sets without it."""
+    cookies = response.headers.getlist("Set-Cookie")
+    if not cookies:
+        return
+    marked = []
+    for cookie in cookies:
+        attributes = {part.strip().lower() for part in cookie.split(";")[1:]}
+        marked.append(cookie if "secure" in attributes else cookie + "; Secure")
+    response.headers.setlist("Set-Cookie", marked)
+
+
+class HttpsAwareSessionInterface(SecureCookieSessionInterface):
+    """Signed-cookie sessions whose cookies are ``Secure`` on HTTPS requests.
+
+    ``SESSION_COOKIE_SECURE`` still forces the flag for every request; on top
+    of that a request that reached the portal over HTTPS (directly, or via a
+    proxy trusted through ``PROXY_COUNT``) never gets a cookie it could leak
+    over plain HTTP. Saving the session is the last step before the answer
+    leaves, so cookies set earlier (Flask-Login's remember cookie) are marked
+    here too.
+    """
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(super().get_cookie_secure(app)) or _is_https()
+
+    def save_session(self, app: Flask, session, response) -> None:
+        super().save_session(app, session, response)
+        if _is_https():
+            mark_cookies_secure(response)
+
+
+def register(app: Flask) -> None:
+    """Install the headers and the HTTPS-aware session cookies on ``app``."""
+    app.session_interface = HttpsAwareSessionInterface()
+    app.after_request(_add_headers)
