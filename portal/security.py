@@ -4,13 +4,13 @@ The Content-Security-Policy allows only the portal's own files: htmx and
 ``portal.js`` are served from ``static/``, htmx runs with ``allowEval: false``
 and without injected indicator styles (see ``base.html``), and no template
 carries inline scripts, event handlers or ``style`` attributes. ``frame-src
-'self'`` and no ``sandbox`` directive keep the sandboxed ``srcdoc`` mail
-previews rendering; ``frame-ancestors 'none'`` and ``X-Frame-Options`` stop
-other sites from framing the portal's own pages.
+'self'`` lets the sandboxed mail frames load; ``frame-ancestors 'none'`` and
+``X-Frame-Options`` stop other sites from framing the portal's own pages.
 
-A ``srcdoc`` document inherits this policy, so styles and remote images inside
-a previewed mail body are not applied: the preview shows the mail's text and
-structure, which is the safe choice for untrusted HTML.
+A stored message's body is framed from its own URL, which sets a policy of its
+own (see ``portal.records.views.body``) so the mail's styles render. Template
+previews use ``srcdoc``, which inherits this policy: they show the mail's text
+and structure without its styles, the safe choice for HTML being edited.
 """
 
 from flask import Flask, has_request_context, request

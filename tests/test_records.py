@@ -233,3 +233,18 @@ def test_dense_and_selective_recipient_terms_agree(root, make_message, monkeypat
     monkeypatch.setattr(search, "DENSE", 2)  # now the term counts as dense: plain scan
     assert _ids(root, "?recipient=example.org") == selective == sorted(ids)
     assert _ids(root, "?recipient=user3") == [ids[3]]
+
+
+def test_body_served_sandboxed_with_its_own_policy(client, world, make_message):
+    pk = make_message(html_body='<p style="color:red">Hi</p><script>alert(1)</script>',
+                      team_id=world["red"], user_id=world["red_agent"])
+    login(client, "red_agent")
+    page = client.get(f"/messages/{pk}").get_data(as_text=True)
+    assert f'<iframe sandbox="" src="/messages/{pk}/body"' in page
+    response = client.get(f"/messages/{pk}/body")
+    policy = response.headers["Content-Security-Policy"]
+    assert policy.startswith("sandbox;") and "script-src" not in policy
+    assert "default-src 'none'" in policy and response.headers["X-Frame-Options"] == "SAMEORIGIN"
+    client.post("/logout")
+    login(client, "blue_agent")
+    assert client.get(f"/messages/{pk}/body").status_code == 404

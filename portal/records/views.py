@@ -77,6 +77,24 @@ def detail(message_pk: int):
                   can_retry=service.can_retry(current_user, message))
 
 
+# The mail body is shown in a sandboxed frame from its own URL with its own policy:
+# the mail's inline styles and embedded images render, scripts and remote loads never do.
+BODY_POLICY = ("sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+               "font-src data:; frame-ancestors 'self'")
+
+
+@bp.get("/messages/<int:message_pk>/body")
+@login_required
+def body(message_pk: int):
+    message = service.get_visible_message(current_user, message_pk)
+    if message is None:
+        abort(404)
+    return Response(message.html_body or "", content_type="text/html; charset=utf-8",
+                    headers={"Content-Security-Policy": BODY_POLICY,
+                             "X-Frame-Options": "SAMEORIGIN",
+                             "Cache-Control": "private, no-store"})
+
+
 @bp.route("/messages/<int:message_pk>/retry", methods=["GET", "POST"])
 @login_required
 def retry(message_pk: int):
