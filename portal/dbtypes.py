@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Index, text
 from sqlalchemy.types import TypeDecorator
 
 
@@ -31,3 +31,11 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def partial_unique(name: str, *columns: str, where: str) -> Index:
+    """A unique index over the rows matching ``where`` (SQLite and PostgreSQL alike),
+    e.g. one default sender per scope or one template name per team."""
+    condition = text(where)
+    return Index(name, *columns, unique=True, sqlite_where=condition,
+                 postgresql_where=condition)

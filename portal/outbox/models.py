@@ -12,11 +12,10 @@ from sqlalchemy import (
     String,
     Text,
     func,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.dbtypes import UTCDateTime, utcnow
+from portal.dbtypes import UTCDateTime, partial_unique, utcnow
 from portal.extensions import db
 
 STATUSES = ("queued", "sending", "sent", "retrying", "failed", "unknown")
@@ -40,9 +39,8 @@ class Message(db.Model):
         Index("ix_messages_status_created", "status", "created_at"),
         Index("ix_messages_team_created", "team_id", "created_at"),
         Index("ix_messages_user_created", "user_id", "created_at"),
-        Index("uq_messages_token_idempotency", "token_id", "idempotency_key", unique=True,
-              sqlite_where=text("idempotency_key IS NOT NULL"),
-              postgresql_where=text("idempotency_key IS NOT NULL")),
+        partial_unique("uq_messages_token_idempotency", "token_id", "idempotency_key",
+                       where="idempotency_key IS NOT NULL"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

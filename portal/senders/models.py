@@ -7,15 +7,13 @@ from sqlalchemy import (
     CheckConstraint,
     Float,
     ForeignKey,
-    Index,
     Integer,
     String,
     Text,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.dbtypes import UTCDateTime, utcnow
+from portal.dbtypes import UTCDateTime, partial_unique, utcnow
 from portal.extensions import db
 
 MODES = ("immediate", "deferred")
@@ -36,12 +34,10 @@ class Sender(db.Model):
         CheckConstraint("port BETWEEN 1 AND 65535", name="port"),
         CheckConstraint("NOT is_default OR enabled", name="default_enabled"),
         CheckConstraint("max_connections >= 1", name="max_connections"),
-        Index("uq_senders_team_default", "team_id", unique=True,
-              sqlite_where=text("is_default AND team_id IS NOT NULL"),
-              postgresql_where=text("is_default AND team_id IS NOT NULL")),
-        Index("uq_senders_system_default", "is_default", unique=True,
-              sqlite_where=text("is_default AND team_id IS NULL"),
-              postgresql_where=text("is_default AND team_id IS NULL")),
+        partial_unique("uq_senders_team_default", "team_id",
+                       where="is_default AND team_id IS NOT NULL"),
+        partial_unique("uq_senders_system_default", "is_default",
+                       where="is_default AND team_id IS NULL"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

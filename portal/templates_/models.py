@@ -2,10 +2,10 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.dbtypes import UTCDateTime, utcnow
+from portal.dbtypes import UTCDateTime, partial_unique, utcnow
 from portal.extensions import db
 
 
@@ -18,12 +18,9 @@ class MailTemplate(db.Model):
 
     __tablename__ = "mail_templates"
     __table_args__ = (
-        Index("uq_mail_templates_team_name", "team_id", "name", unique=True,
-              sqlite_where=text("team_id IS NOT NULL"),
-              postgresql_where=text("team_id IS NOT NULL")),
-        Index("uq_mail_templates_system_name", "name", unique=True,
-              sqlite_where=text("team_id IS NULL"),
-              postgresql_where=text("team_id IS NULL")),
+        partial_unique("uq_mail_templates_team_name", "team_id", "name",
+                       where="team_id IS NOT NULL"),
+        partial_unique("uq_mail_templates_system_name", "name", where="team_id IS NULL"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
