@@ -20,7 +20,7 @@ class Team(db.Model):
 
     memberships = relationship(
         "Membership", back_populates="team", cascade="all, delete-orphan",
-        order_by="Membership.id",
+        order_by="Membership.id", lazy="selectin",  # the team list counts members per row
     )
 
     def __repr__(self) -> str:
