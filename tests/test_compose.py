@@ -174,3 +174,33 @@ def test_message_detail_scoping(app, client, world, smtpd_factory, make_smtp_sen
         login(client, user)
         assert client.get(f"/messages/{pk}").status_code == status, user
         client.post("/logout")
+
+
+def test_system_sender_with_team_template_is_recorded_for_the_team(
+        app, client, world, template, smtpd_factory, make_smtp_sender):
+    server = smtpd_factory("plain", auth=AUTH)
+    sid = make_smtp_sender(server, name="SystemRelay", mode="immediate")
+    login(client, "red_agent")
+    body = _post(client, sender_id=sid, template_id=template, subject="", html_body="",
+                 var_name="Ada", var_week="9").get_data(as_text=True)
+    assert "Sent to" in body
+    (message,) = _messages(app)
+    assert message.team_id == world["red"]
+    client.post("/logout")
+    login(client, "red_admin")
+    assert client.get(f"/messages/{message.id}").status_code == 200
+
+
+def test_other_team_template_refused_by_id(app, client, world, smtpd_factory,
+                                           make_smtp_sender):
+    with app.app_context():
+        blue = MailTemplate(name="Blue only", team_id=world["blue"], subject="x",
+                            html_body="<p>x</p>")
+        db.session.add(blue)
+        db.session.commit()
+        blue_id = blue.id
+    sid = make_smtp_sender(smtpd_factory("plain"), mode="immediate")
+    login(client, "red_agent")
+    response = _post(client, sender_id=sid, template_id=blue_id)
+    assert response.status_code == 422
+    assert _messages(app) == []

@@ -18,6 +18,7 @@ from portal.outbox.models import Message
 from portal.outbox.records import new_message
 from portal.senders.models import Sender
 from portal.senders.service import NotConfigured, resolve_default
+from portal.templates_.models import MailTemplate
 from portal.templates_.render import TemplateRenderError, render_template_parts
 from portal.templates_.service import get_usable_template
 
@@ -84,7 +85,10 @@ def clean_addresses(field_name: str, values: list[str]) -> list[str]:
 def _content(actor: Actor, sub: Submission, team_id: int | None):
     """Subject, HTML, text and template name: from a template or given directly."""
     if sub.template not in (None, ""):
-        template = get_usable_template(None, sub.template, team_id)
+        if isinstance(sub.template, int):  # picked from the user's own list by id
+            template = db.session.get(MailTemplate, sub.template)
+        else:  # named by an API client: the team's template wins over a system one
+            template = get_usable_template(None, sub.template, team_id)
         if template is None or not actor.may_use_team(template.team_id):
             raise SubmitError("template_not_found", f"There is no template “{sub.template}” "
                               "you may use.", "template", 404)

@@ -105,7 +105,7 @@ def send():
     if not form.validate_on_submit():
         return _form_error(form, template)
     sender = next(s for s in usable_senders(current_user) if s.id == int(form.sender_id.data))
-    actor = Actor.for_user(current_user, team_id=sender.team_id)
+    actor = Actor.for_user(current_user, team_id=_team_context(sender, template))
     to = split_addresses(form.to.data)
     try:
         if form.individually.data:
@@ -117,6 +117,17 @@ def send():
         target.errors = [*target.errors, error.message]
         return _form_error(form, template)
     return render("outbox/_result.html", message=message)
+
+
+def _team_context(sender, template) -> int | None:
+    """The team the mail is sent for, so that team's admins see it in the records:
+    the sender's team, else the template's, else the user's only team."""
+    if sender.team_id is not None:
+        return sender.team_id
+    if template is not None and template.team_id is not None:
+        return template.team_id
+    teams = current_user.team_ids()
+    return next(iter(teams)) if len(teams) == 1 else None
 
 
 def _send_individually(form: ComposeForm, template, actor: Actor, to: list[str]):
