@@ -6,20 +6,20 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Float,
-    ForeignKey,
     Integer,
     String,
     Text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.dbtypes import UTCDateTime, partial_unique, utcnow
 from portal.extensions import db
+from portal.teams.models import TeamScoped
 
 MODES = ("immediate", "deferred")
 
 
-class Sender(db.Model):
+class Sender(TeamScoped, db.Model):
     """One SMTP account. ``team_id`` None means system level.
 
     ``is_default`` marks the default of the sender's own scope; the partial
@@ -42,8 +42,6 @@ class Sender(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
-    team_id: Mapped[int | None] = mapped_column(
-        ForeignKey("teams.id", ondelete="RESTRICT"), index=True)
     host: Mapped[str] = mapped_column(String(255))
     port: Mapped[int] = mapped_column(Integer, default=25)
     encryption: Mapped[str] = mapped_column(String(10), default="starttls")
@@ -62,11 +60,6 @@ class Sender(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    team = relationship("Team", lazy="joined")
-
-    @property
-    def scope_label(self) -> str:
-        return self.team.name if self.team is not None else "System"
 
     @property
     def has_password(self) -> bool:

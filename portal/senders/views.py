@@ -15,7 +15,7 @@ from portal.senders import (
     testing,
 )
 from portal.senders.forms import SenderForm
-from portal.teams.service import visible_teams
+from portal.teams.service import administered_teams
 
 bp = Blueprint("senders", __name__, url_prefix="/senders")
 
@@ -29,7 +29,7 @@ def _sender_or_404(sender_id: int):
 
 def _form(sender=None, **kwargs) -> SenderForm:
     form = SenderForm(obj=sender, **kwargs)
-    teams = [t for t in visible_teams(current_user) if current_user.can_admin_team(t.id)]
+    teams = administered_teams(current_user)
     form.set_team_choices(teams, allow_system=current_user.is_system_admin)
     if sender is not None and request.method == "GET":
         form.team_id.data = str(sender.team_id or "")

@@ -3,10 +3,28 @@
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from portal.dbtypes import UTCDateTime, utcnow
 from portal.extensions import db
+
+
+class TeamScoped:
+    """Mixin for things owned by one team, or by the whole system when ``team_id`` is None
+    (senders, templates, API tokens)."""
+
+    SYSTEM_LABEL = "System"
+
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="RESTRICT"), index=True)
+
+    @declared_attr
+    def team(cls):
+        return relationship("Team", lazy="joined")
+
+    @property
+    def scope_label(self) -> str:
+        return self.team.name if self.team is not None else self.SYSTEM_LABEL
 
 
 class Team(db.Model):

@@ -21,6 +21,11 @@ def visible_teams(user) -> list[Team]:
     return list(db.session.scalars(query))
 
 
+def administered_teams(user) -> list[Team]:
+    """Teams whose senders, templates and tokens the user may manage, by name."""
+    return [team for team in visible_teams(user) if user.can_admin_team(team.id)]
+
+
 def get_visible_team(user, team_id: int) -> Team | None:
     """The team when it exists and the user may see it; None hides both cases alike."""
     team = db.session.get(Team, team_id)

@@ -2,14 +2,15 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.dbtypes import UTCDateTime, partial_unique, utcnow
 from portal.extensions import db
+from portal.teams.models import TeamScoped
 
 
-class MailTemplate(db.Model):
+class MailTemplate(TeamScoped, db.Model):
     """One template. ``team_id`` None means system level (usable by every team).
 
     Names are unique within a scope: the partial unique indexes hold one name per
@@ -25,19 +26,12 @@ class MailTemplate(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
-    team_id: Mapped[int | None] = mapped_column(
-        ForeignKey("teams.id", ondelete="RESTRICT"), index=True)
     subject: Mapped[str] = mapped_column(String(998))
     html_body: Mapped[str] = mapped_column(Text)
     text_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    team = relationship("Team", lazy="joined")
-
-    @property
-    def scope_label(self) -> str:
-        return self.team.name if self.team is not None else "System"
 
     def __repr__(self) -> str:
         return f"<MailTemplate {self.id} {self.name}>"

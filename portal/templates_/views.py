@@ -7,7 +7,7 @@ from portal.access import admin_required
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.htmx import redirect, render
-from portal.teams.service import visible_teams
+from portal.teams.service import administered_teams
 from portal.templates_ import service
 from portal.templates_.forms import MAX_BODY_BYTES, MAX_SAMPLE_CHARS, TemplateForm
 from portal.templates_.render import Preview, TemplateRenderError, preview, variables_in
@@ -24,7 +24,7 @@ def _template_or_404(template_id: int):
 
 def _form(template=None) -> TemplateForm:
     form = TemplateForm(obj=template)
-    teams = [t for t in visible_teams(current_user) if current_user.can_admin_team(t.id)]
+    teams = administered_teams(current_user)
     form.set_team_choices(teams, allow_system=current_user.is_system_admin)
     if request.method == "GET" and template is not None:
         form.team_id.data = str(template.team_id or "")

@@ -11,18 +11,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.dbtypes import UTCDateTime, utcnow
 from portal.extensions import db
-from portal.teams.models import Team
+from portal.teams.models import Team, TeamScoped
 
 
-class ApiToken(db.Model):
+class ApiToken(TeamScoped, db.Model):
     """``team_id`` None means system scope: every team's senders and records."""
 
     __tablename__ = "api_tokens"
+    SYSTEM_LABEL = "System (all teams)"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
-    team_id: Mapped[int | None] = mapped_column(
-        ForeignKey("teams.id", ondelete="RESTRICT"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))
     created_by_user_id: Mapped[int | None] = mapped_column(
@@ -31,12 +30,7 @@ class ApiToken(db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    team = relationship("Team", lazy="joined")
     created_by = relationship("User", lazy="joined")
-
-    @property
-    def scope_label(self) -> str:
-        return self.team.name if self.team is not None else "System (all teams)"
 
     @property
     def is_active(self) -> bool:

@@ -7,7 +7,7 @@ from portal.access import admin_required
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.htmx import redirect, render
-from portal.teams.service import visible_teams
+from portal.teams.service import administered_teams
 from portal.tokens import service
 from portal.tokens.forms import TokenForm
 
@@ -23,7 +23,7 @@ def _token_or_404(token_id: int):
 
 def _form() -> TokenForm:
     form = TokenForm()
-    teams = [t for t in visible_teams(current_user) if current_user.can_admin_team(t.id)]
+    teams = administered_teams(current_user)
     form.set_team_choices(teams, allow_system=current_user.is_system_admin)
     return form
 
