@@ -46,6 +46,8 @@ class DateRangeFilters:
         """Only the filters in use, as strings for url_for (so URLs stay short)."""
         args = {}
         for item in fields(self):
+            if not item.init:
+                continue
             value = getattr(self, item.name)
             if value not in (None, ""):
                 args[item.name] = value.isoformat() if isinstance(value, date) else str(value)

@@ -248,3 +248,25 @@ def test_body_served_sandboxed_with_its_own_policy(client, world, make_message):
     client.post("/logout")
     login(client, "blue_agent")
     assert client.get(f"/messages/{pk}/body").status_code == 404
+
+
+def test_recipient_index_consulted_once_per_page(app, root, make_message):
+    from sqlalchemy import event
+
+    from tests.conftest import backend
+
+    if backend() != "sqlite":
+        pytest.skip("the trigram look-up is SQLite's")
+    make_message(to=["alice@example.org"])
+    statements = []
+    with app.app_context():
+        engine = db.engine
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        root.get("/records?recipient=alice", headers=HX)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    look_ups = [s for s in statements
+                if s.startswith("SELECT count(*) FROM (SELECT rowid FROM recipients_fts")]
+    assert len(look_ups) == 1

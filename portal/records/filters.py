@@ -4,7 +4,7 @@ The same ``Filters`` drive the page, the htmx fragment, the CSV export and the
 chart, so all four always show the same set of messages.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func
 
@@ -20,6 +20,7 @@ class Filters(DateRangeFilters):
     recipient: str = ""
     template: str = ""
     result: str = ""
+    _recipient: object = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def from_args(cls, args) -> tuple["Filters", dict]:
@@ -41,12 +42,19 @@ class Filters(DateRangeFilters):
             errors["result"] = "Choose a result from the list."
         return found, errors
 
+    def _recipient_clause(self):
+        """Chosen once per filter set: choosing may cost an index look-up, and the page,
+        its count and its chart all apply the same filters."""
+        if self._recipient is None:
+            self._recipient = recipient_clause(db.session, self.recipient.lower())
+        return self._recipient
+
     def apply(self, query):
         """Add the WHERE clauses."""
         if self.sender is not None:
             query = query.where(Message.sender_id == self.sender)
         if self.recipient:
-            query = query.where(recipient_clause(db.session, self.recipient.lower()))
+            query = query.where(self._recipient_clause())
         if self.template:
             query = query.where(func.lower(Message.template_name) == self.template.lower())
         if self.result:
