@@ -144,3 +144,33 @@ def test_preview_reports_variables_and_error():
     assert "“city” is missing" in result.error
     ok = preview("Hi {{ name }}", "<p>{{ name }}</p>", None, "name=Ada")
     assert ok.error is None and ok.rendered.html == "<p>Ada</p>"
+
+
+@pytest.mark.parametrize("html, message", [
+    ("{{ 'x'|center(30000000) }}", "not allowed"),
+    ("{{ 'x'|indent(30000000, true) }}", "not allowed"),
+    ("{{ '%9999999s'|format('a') }}", "not allowed"),
+    ("{{ '%9999999s' % 'a' }}", "not allowed"),
+    ("{{ '{:>9999999}'.format('a') }}", "not allowed"),
+    ("{{ lipsum(100000) }}", "not allowed"),
+    ("{% for a in range(3000) %}{% for b in range(3000) %}xx{% endfor %}{% endfor %}",
+     "more than 1,000,000 characters"),
+])
+def test_huge_output_is_refused_before_it_is_built(html, message):
+    with pytest.raises(TemplateRenderError) as info:
+        render_template_parts("Report", html, None, {})
+    assert message in info.value.message and info.value.field == "html_body"
+
+
+def test_ordinary_formatting_still_works():
+    rendered = render_template_parts(
+        "Order 1234567: {{ '%s' % 'ok' }}",
+        "{{ '%5s'|format('a') }}|{{ 'x'|center(5) }}|{{ '{:>3}'.format(7) }}", None, {})
+    assert rendered.subject == "Order 1234567: ok"
+    assert rendered.html == "    a|  x  |  7"
+
+
+def test_rendered_subject_longer_than_a_header_line_is_refused():
+    with pytest.raises(TemplateRenderError) as info:
+        render_template_parts("Hi {{ who }}", "<p>x</p>", None, {"who": "y" * 2000})
+    assert info.value.field == "subject" and "at most 998" in info.value.message

@@ -11,20 +11,19 @@ bad template into a 500.
 import json
 import re
 from dataclasses import dataclass
-from functools import partial
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2 import TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-from jinja2.utils import missing
+
+from portal.templates_.sandbox import MailSandbox, MissingValue, environment
 
 LABELS = {"subject": "subject", "html_body": "HTML body", "text_body": "plain-text body",
           "preview_variables": "preview variables"}
 # Names of the web app's own template globals: a mail template may not even name them.
 RESERVED = frozenset({"request", "session", "config", "g", "self", "current_user", "url_for",
                       "csrf_token", "get_flashed_messages"})
-MAX_REPEAT = 100_000  # longest string or list that ``*`` may build
-MAX_POWER_BITS = 64_000  # largest integer ``**`` may build
+MAX_OUTPUT = 1_000_000  # characters one rendered part may have
+MAX_SUBJECT = 998  # the longest line a mail header may have
 # Other templates cannot be loaded: each mail template stands alone.
 _LOADING = {nodes.Extends: "extends", nodes.Include: "include", nodes.Import: "import",
             nodes.FromImport: "import"}
@@ -47,50 +46,8 @@ class RenderedMail:
     text: str | None
 
 
-class _MissingValue(UndefinedError):
-    """Raised for an undefined name; remembers which name, for a readable message."""
-
-    def __init__(self, message: str, name=None, top_level: bool = True):
-        super().__init__(message)
-        self.name = name
-        self.top_level = top_level
-
-
-class _Undefined(StrictUndefined):
-    """StrictUndefined whose error knows the missing name (sandbox refusals stay as they are)."""
-
-    __slots__ = ()
-
-    def __init__(self, hint=None, obj=missing, name=None, exc=UndefinedError):
-        if exc is UndefinedError:
-            exc = partial(_MissingValue, name=name, top_level=obj is missing)
-        super().__init__(hint, obj, name, exc)
-
-
-class _MailSandbox(ImmutableSandboxedEnvironment):
-    """The immutable sandbox, also refusing ``*`` and ``**`` results too big to build."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context, operator, left, right):
-        if operator == "*":
-            for seq, count in ((left, right), (right, left)):
-                if (isinstance(seq, str | list | tuple) and isinstance(count, int)
-                        and len(seq) * count > MAX_REPEAT):
-                    raise SecurityError("repeating a value that many times")
-        if (operator == "**" and isinstance(left, int) and isinstance(right, int)
-                and abs(left) > 1 and left.bit_length() * right > MAX_POWER_BITS):
-            raise SecurityError("raising to such a large power")
-        return super().call_binop(context, operator, left, right)
-
-
-def _environment(autoescape: bool) -> _MailSandbox:
-    return _MailSandbox(undefined=_Undefined, autoescape=autoescape,
-                        trim_blocks=True, lstrip_blocks=True)
-
-
-_HTML_ENV = _environment(autoescape=True)
-_PLAIN_ENV = _environment(autoescape=False)
+_HTML_ENV = environment(autoescape=True)
+_PLAIN_ENV = environment(autoescape=False)
 
 
 def _sentence(error) -> str:
@@ -98,7 +55,7 @@ def _sentence(error) -> str:
     return str(error).strip().rstrip(".") + "."
 
 
-def _env(field: str) -> _MailSandbox:
+def _env(field: str) -> MailSandbox:
     """HTML is autoescaped; the subject and plain text are not (they are not HTML)."""
     return _HTML_ENV if field == "html_body" else _PLAIN_ENV
 
@@ -146,13 +103,27 @@ def variables_in(subject: str, html: str, text: str | None) -> list[str]:
     return sorted(found)
 
 
+def _bounded(chunks, field: str) -> str:
+    """Join the rendered chunks, stopping as soon as the part grows beyond MAX_OUTPUT."""
+    parts, size = [], 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_OUTPUT:
+            raise TemplateRenderError(field, f"The {LABELS[field]} renders to more than "
+                                             f"{MAX_OUTPUT:,} characters; shorten it.")
+        parts.append(chunk)
+    return "".join(parts)
+
+
 def _render_one(field: str, source: str, variables: dict) -> str:
     """Render one part, translating every failure into a TemplateRenderError."""
     label = LABELS[field]
     template = _env(field).from_string(_parse(field, source))
     try:
-        return template.render(variables)
-    except _MissingValue as error:
+        return _bounded(template.generate(variables), field)
+    except TemplateRenderError:
+        raise
+    except MissingValue as error:
         if error.top_level:
             message = f"The variable “{error.name}” is missing"
         else:
@@ -182,6 +153,10 @@ def render_template_parts(subject: str, html: str, text: str | None,
         raise TemplateRenderError(
             "subject", "The rendered subject contains a line break or control character; "
                        "a subject must be one line (check the values of its variables).")
+    if len(rendered_subject) > MAX_SUBJECT:
+        raise TemplateRenderError(
+            "subject", f"The rendered subject is {len(rendered_subject):,} characters long; "
+                       f"a subject may have at most {MAX_SUBJECT} (check its variables).")
     rendered_html = _render_one("html_body", html or "", variables)
     rendered_text = _render_one("text_body", text, variables) if text else None
     return RenderedMail(rendered_subject, rendered_html, rendered_text)
