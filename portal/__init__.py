@@ -7,6 +7,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config, security
+from portal.bounds import IdConverter, parse_id
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 
 TEMPLATE_DIR = "../templates"
@@ -22,6 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_extensions(app)
     _apply_proxy_fix(app)
     security.register(app)
+    app.url_map.converters["int"] = IdConverter
     _register_blueprints(app)
     from portal import audit, cli, errors, templating
 
@@ -47,7 +49,8 @@ def _init_extensions(app: Flask) -> None:
     def load_user(user_id: str):
         from portal.auth.models import User
 
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        number = parse_id(user_id)
+        user = db.session.get(User, number) if number is not None else None
         return user if user is not None and user.active else None
 
 

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, or_
 
+from portal.bounds import FIRST_DAY, LAST_DAY, day_in_range, parse_id
+
 MAX_TEXT = 200
 
 
@@ -27,9 +29,15 @@ class DateRangeFilters:
             raw = args.get(name, "").strip()
             if raw:
                 try:
-                    setattr(self, name, date.fromisoformat(raw))
+                    day = date.fromisoformat(raw)
                 except ValueError:
                     errors[name] = "Enter a date like 2026-01-31."
+                    continue
+                if day_in_range(day):
+                    setattr(self, name, day)
+                else:
+                    errors[name] = (f"Enter a date between {FIRST_DAY.isoformat()} and "
+                                    f"{LAST_DAY.isoformat()}.")
         if self.date_from and self.date_to and self.date_from > self.date_to:
             errors["date_to"] = "“To” must not be before “From”."
             self.date_to = None
@@ -65,13 +73,18 @@ def encode_cursor(row) -> str:
 
 
 def decode_cursor(token: str):
-    """(created_at, id) from a cursor, or None for a missing or damaged one."""
+    """(created_at, id) from a cursor, or None for a missing, damaged or forged one."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
         stamp, pk = raw.split("|")
-        return datetime.fromisoformat(stamp), int(pk)
-    except (ValueError, UnicodeDecodeError):
+        created_at = datetime.fromisoformat(stamp)
+        if created_at.tzinfo is None:
+            return None
+        created_at = created_at.astimezone(UTC)
+    except (ValueError, UnicodeDecodeError, OverflowError):
         return None
+    number = parse_id(pk)
+    return (created_at, number) if number is not None else None
 
 
 def after_cursor(query, model, cursor):

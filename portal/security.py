@@ -82,7 +82,35 @@ class HttpsAwareSessionInterface(SecureCookieSessionInterface):
             mark_cookies_secure(response)
 
 
+NUL_REFUSED = "Text may not contain NUL characters (\\0). Remove them and send again."
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def _refuse_nul():
+    """No text field anywhere may carry a NUL character: PostgreSQL cannot store one and
+    no mail header or body needs one. Checked once here for every form, query and JSON body."""
+    from portal.errors import error_response
+
+    values = [*request.args.values(), *request.headers.values()]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        values += request.form.values()
+    if any(_has_nul(value) for value in values) or (
+            request.is_json and _has_nul(request.get_json(silent=True))):
+        return error_response(400, NUL_REFUSED)
+    return None
+
+
 def register(app: Flask) -> None:
-    """Install the headers and the HTTPS-aware session cookies on ``app``."""
+    """Install the headers, the HTTPS-aware session cookies and the NUL check on ``app``."""
     app.session_interface = HttpsAwareSessionInterface()
     app.after_request(_add_headers)
+    app.before_request(_refuse_nul)

@@ -9,6 +9,7 @@ share them.
 import json
 import re
 
+from portal.bounds import id_in_range
 from portal.outbox.models import Message
 from portal.outbox.service import Submission
 
@@ -77,8 +78,8 @@ def _text(data: dict, field: str, limit: int | None = None) -> str | None:
 def _choices(data: dict) -> tuple[int | None, str | None, dict]:
     """``sender`` (an integer id), ``mode`` and ``variables``, strictly typed."""
     sender = data.get("sender")
-    if sender is not None and (isinstance(sender, bool) or not isinstance(sender, int)):
-        raise _invalid("sender", "a sender id (an integer)")
+    if sender is not None and not id_in_range(sender):
+        raise _invalid("sender", "a sender id (a positive integer)")
     mode = data.get("mode")
     if mode is not None and mode not in MODES:
         raise ApiError(422, "invalid_mode", "“mode” must be “immediate” or “deferred”.", "mode")

@@ -28,6 +28,9 @@ _SKIP_TAGS = frozenset(("head", "script", "style", "title", "template"))
 _PARAGRAPHS = frozenset(("p", "table", "ul", "ol", "pre", "blockquote"))
 
 
+MAX_MSGID_DOMAIN = 200
+
+
 class ComposeError(ValueError):
     """A value that cannot go into a mail; ``field`` names the offending input."""
 
@@ -117,10 +120,16 @@ def build_message(
     if message_id:
         msg["Message-ID"] = check_header("message_id", message_id)
     else:
-        msg["Message-ID"] = make_msgid(domain=sender.domain)
+        msg["Message-ID"] = make_msgid(domain=_msgid_domain(sender.domain))
     msg.set_content(text if text is not None else html_to_text(html))
     msg.add_alternative(html, subtype="html")
     return msg
+
+
+def _msgid_domain(domain: str) -> str:
+    """The sender's domain, unless it would make the Message-ID longer than records keep
+    (255 characters); then a fixed local name keeps the ID unique all the same."""
+    return domain if len(domain) <= MAX_MSGID_DOMAIN else "mailbox-portal.invalid"
 
 
 def flatten_message(msg: EmailMessage, utf8: bool = False) -> bytes:

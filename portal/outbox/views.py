@@ -4,6 +4,7 @@ from flask import Blueprint, abort, request
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from portal.bounds import parse_id, parse_ids
 from portal.extensions import db
 from portal.htmx import render
 from portal.outbox.actors import Actor
@@ -35,10 +36,10 @@ def _form() -> ComposeForm:
 
 
 def _chosen_template(form: ComposeForm):
-    raw = form.template_id.data or request.values.get("template_id", "")
-    if not str(raw).isdigit():
+    chosen = parse_id(form.template_id.data or request.values.get("template_id"))
+    if chosen is None:
         return None
-    return next((t for t in visible_templates(current_user) if t.id == int(raw)), None)
+    return next((t for t in visible_templates(current_user) if t.id == chosen), None)
 
 
 @bp.get("/compose")
@@ -161,8 +162,7 @@ def _progress(ids: list[int]):
 @bp.get("/compose/progress")
 @login_required
 def progress():
-    raw = request.args.get("ids", "")
-    ids = [int(part) for part in raw.split(",") if part.isdigit()][:MAX_INDIVIDUAL]
+    ids = parse_ids(request.args.get("ids", ""), MAX_INDIVIDUAL)
     if not ids:
         abort(404)
     return _progress(ids)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func
 
+from portal.bounds import parse_id
 from portal.extensions import db
 from portal.listing import MAX_TEXT, DateRangeFilters
 from portal.outbox.models import STATUSES, Message
@@ -28,9 +29,8 @@ class Filters(DateRangeFilters):
         found, errors = cls(), {}
         sender = args.get("sender", "").strip()
         if sender:
-            if sender.isdigit():
-                found.sender = int(sender)
-            else:
+            found.sender = parse_id(sender)
+            if found.sender is None:
                 errors["sender"] = "Choose a sender from the list."
         found.recipient = args.get("recipient", "").strip()[:MAX_TEXT]
         found.template = args.get("template", "").strip()[:MAX_TEXT]

@@ -4,6 +4,7 @@ from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_login import current_user
 
 from portal.access import admin_required
+from portal.bounds import parse_id
 from portal.crypto import SecretUnreadable
 from portal.errors import ServiceError
 from portal.extensions import db
@@ -100,12 +101,15 @@ def delete(sender_id: int):
 @admin_required
 def set_default():
     scope = request.form.get("scope", "")
-    team_id = int(scope) if scope.isdigit() else None
+    team_id = parse_id(scope)
     if scope != "system" and team_id is None:
         abort(400)
     raw = request.form.get("sender_id", "")
+    if raw and parse_id(raw) is None:
+        flash("Choose a sender from the list.", "error")
+        return _mailbox(status=422)
     try:
-        service.set_default(current_user, team_id, int(raw) if raw.isdigit() else None)
+        service.set_default(current_user, team_id, parse_id(raw))
         db.session.commit()
         flash("Default sender saved." if raw else "Default sender cleared.", "success")
     except PermissionError:
@@ -123,7 +127,7 @@ def check():
     """Test connection or Send test mail with the form's current values (nothing is saved)."""
     action = request.form.get("action", "connection")
     raw_id = request.form.get("sender_id", "")
-    stored = _sender_or_404(int(raw_id)) if raw_id.isdigit() else None
+    stored = _sender_or_404(parse_id(raw_id) or 0) if raw_id else None
     form = _form(stored)
     problems = form.connection_errors()
     if action == "mail" and not form.test_recipient.data:

@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from portal.access import system_admin_required
 from portal.auth.models import User
+from portal.bounds import parse_id
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.forms import choices
@@ -14,6 +15,7 @@ from portal.teams.service import visible_teams
 from portal.users import service
 from portal.users.forms import MembershipForm, PasswordForm, UserCreateForm, UserEditForm
 
+MAX_PAGE = 100_000
 bp = Blueprint("users", __name__, url_prefix="/users")
 
 
@@ -25,8 +27,7 @@ def _user_or_404(user_id: int) -> User:
 
 
 def _page_number() -> int:
-    value = request.args.get("page", "1")
-    return max(int(value), 1) if value.isdigit() else 1
+    return min(parse_id(request.args.get("page")) or 1, MAX_PAGE)
 
 
 @bp.get("")
