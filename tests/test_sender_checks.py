@@ -141,3 +141,20 @@ def test_test_mail_never_echoes_password(root, smtpd_factory):
     body = _check(root, server, action="mail", test_recipient="me@example.org").get_data(
         as_text=True)
     assert next(iter(AUTH.values())) not in body
+
+
+def test_stored_password_is_not_sent_to_another_server(app, root, smtpd_factory):
+    from portal.senders.models import Sender
+
+    real = smtpd_factory("plain", auth=AUTH)
+    response = root.post("/senders/new", data=sender_form(real), headers=HX)
+    assert response.status_code == 204
+    with app.app_context():
+        sid = db.session.scalar(select(Sender.id))
+    elsewhere = smtpd_factory("plain", auth=AUTH)  # another host name, another server
+    body = _check(root, elsewhere, host="localhost", password="",
+                  sender_id=str(sid)).get_data(as_text=True)
+    assert "Enter the password again" in body
+    assert not any(command.startswith("AUTH") for command in elsewhere.commands)
+    assert "Connection works" in _check(root, real, password="", sender_id=str(sid)).get_data(
+        as_text=True)

@@ -296,3 +296,19 @@ class TestCli:
                            "--display-name", "Ops")
         assert result.exit_code != 0 and "Sender address" in result.output
         assert _senders(app) == []
+
+
+def test_moving_a_sender_to_another_server_needs_the_password_again(app, client, world,
+                                                                    make_sender):
+    sid = make_sender("Kept", password="stored-secret")
+    login(client, "root")
+    response = client.post(f"/senders/{sid}", headers=HX, data=sender_form(
+        name="Kept", host="evil.example.net", port="25", address="kept@example.com"))
+    assert response.status_code == 422 and "Enter the password again" in response.get_data(
+        as_text=True)
+    with app.app_context():
+        assert db.session.get(Sender, sid).host == "127.0.0.1"
+    response = client.post(f"/senders/{sid}", headers=HX, data=sender_form(
+        name="Kept", host="evil.example.net", port="25", address="kept@example.com",
+        password="new-secret"))
+    assert response.status_code == 204

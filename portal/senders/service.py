@@ -52,6 +52,9 @@ def save_sender(actor, sender: Sender | None, values: dict) -> Sender:
     """Create (sender None) or update. A blank password keeps the stored one."""
     if not actor.can_admin_team(values.get("team_id")):
         raise ServiceError("You cannot manage senders of that scope.", "team_id")
+    if not values.get("password") and moved_away(values, sender):
+        raise ServiceError("Enter the password again: the stored one is only sent to the "
+                           "host and username it was saved with.", "password")
     if sender is None:
         sender = Sender()
         db.session.add(sender)
@@ -132,6 +135,16 @@ def default_scopes(user) -> list[tuple[Team | None, Sender | None, list[Sender]]
         default = next((s for s in candidates if s.is_default), None)
         scopes.append((team, default, candidates))
     return scopes
+
+
+def moved_away(values: dict, stored: Sender | None) -> bool:
+    """True when the form points a stored password at another host or username, which
+    would hand the secret to whoever runs that host (a new port on the same host is fine)."""
+    if stored is None or not stored.password_encrypted:
+        return False
+    username = (values.get("username") or "").strip() or values.get("address")
+    stored_username = stored.username or stored.address
+    return (values["host"].strip().lower(), username) != (stored.host.lower(), stored_username)
 
 
 def smtp_settings(values: dict, stored: Sender | None, timeout: float) -> SmtpSettings:

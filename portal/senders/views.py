@@ -132,6 +132,9 @@ def check():
     problems = form.connection_errors()
     if action == "mail" and not form.test_recipient.data:
         problems["test_recipient"] = ["Enter a test recipient to send the test mail to."]
+    if not problems and not form.password.data and service.moved_away(form.values(), stored):
+        problems["password"] = ["Enter the password again: the stored one is only sent to "
+                                "the host and username it was saved with."]
     if problems:
         return render("senders/_check_result.html", status=422, problems=problems, form=form)
     values, timeout = form.values(), current_app.config["SMTP_TIMEOUT"]
