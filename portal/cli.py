@@ -9,6 +9,7 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
+from portal.addresses import AddressError, normalize_address
 from portal.auth.models import ROLES, User
 from portal.errors import ServiceError
 from portal.extensions import db
@@ -101,6 +102,16 @@ def team_add(name: str):
     click.echo(f"Team “{team.name}” created (id {team.id}).")
 
 
+def _email_option(ctx, param, value: str | None) -> str | None:
+    """``--email`` normalized as the users page does it, or a usage error naming the option."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return normalize_address(value)
+    except AddressError as error:
+        raise click.BadParameter(str(error), ctx=ctx, param=param) from error
+
+
 @click.group("user", cls=AppGroup)
 def user_group():
     """Manage users."""
@@ -110,7 +121,8 @@ def user_group():
 @click.option("--username", required=True)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--display-name", default=None)
-@click.option("--email", default=None)
+@click.option("--email", default=None, callback=_email_option,
+              help="Checked like every address in the portal (intranet domains are fine).")
 @click.option("--team", "team_name", default=None, help="Team to join.")
 @click.option("--role", type=click.Choice(ROLES), default="agent", show_default=True)
 @click.option("--system-admin", is_flag=True, help="Make the user a system administrator.")

@@ -29,7 +29,7 @@ def test_create_user_errors_name_the_field(app, client, world):
         ({"username": "red_agent"}, "is taken"),
         ({"username": ""}, "Enter a username."),
         ({"username": "bad name"}, "letters, digits"),
-        ({"email": "not-an-email"}, "valid email"),
+        ({"email": "not-an-email"}, "is not a valid address"),
         ({"password": "short", "confirm": "short"}, "8 to 256"),
         ({"confirm": "different1"}, "do not match"),
         ({"display_name": "x" * 121}, "at most 120"),

@@ -3,7 +3,6 @@
 import re
 
 from cryptography import x509
-from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -22,6 +21,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from portal.addresses import address_field, strip_text
 from portal.forms import WholeNumberField, choices, no_control_chars
 from portal.mail import PRESETS
 
@@ -35,17 +35,6 @@ MODE_LABELS = [("immediate", "Immediate: send during the request"),
 _HOST = re.compile(
     r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|[0-9A-Fa-f:]+)$")
 MAX_PEM = 64 * 1024
-
-
-def mail_address(form, field):
-    """A real address; ``#`` and ``&`` in the local part are allowed, intranet domains too."""
-    if not field.data:
-        return
-    try:
-        validate_email(field.data.strip(), check_deliverability=False,
-                       globally_deliverable=False)
-    except EmailNotValidError as error:
-        raise ValidationError(f"{field.label.text}: {error}") from error
 
 
 def host_name(form, field):
@@ -83,10 +72,8 @@ class SenderForm(FlaskForm):
         InputRequired("Enter a port number between 1 and 65535."),
         NumberRange(1, 65535, "Port must be a number between 1 and 65535.")])
     encryption = SelectField("Encryption", default="starttls", choices=choices(ENCRYPTION_LABELS))
-    address = EmailField("Sender address", validators=[
-        DataRequired("Enter the address mail is sent from."),
-        Length(max=254, message="Sender address must be at most 254 characters."),
-        no_control_chars, mail_address])
+    address = EmailField("Sender address", filters=[strip_text], validators=[
+        DataRequired("Enter the address mail is sent from."), address_field])
     username = StringField("Username", validators=[
         Optional(), Length(max=254, message="Username must be at most 254 characters."),
         no_control_chars])
@@ -105,8 +92,8 @@ class SenderForm(FlaskForm):
     max_connections = WholeNumberField("Parallel connections", default=1, validators=[
         InputRequired("Enter how many connections deferred delivery may open (1 or more)."),
         NumberRange(1, 20, "Parallel connections must be between 1 and 20.")])
-    test_recipient = EmailField("Test recipient", validators=[
-        Optional(), Length(max=254), no_control_chars, mail_address])
+    test_recipient = EmailField("Test recipient", filters=[strip_text],
+                                validators=[Optional(), address_field])
 
     CONNECTION_FIELDS = ("host", "port", "encryption", "address", "username", "password",
                          "ca_cert", "display_name", "team_id")

@@ -2,8 +2,9 @@
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
+from portal.addresses import address_field, strip_text
 from portal.auth.models import ROLES
 from portal.forms import choices, no_control_chars
 
@@ -16,10 +17,7 @@ class UserDetailsForm(FlaskForm):
         DataRequired("Enter a display name."),
         Length(max=120, message="Display name must be at most 120 characters."),
         no_control_chars])
-    email = EmailField("Email", validators=[
-        Optional(), Length(max=254, message="Email must be at most 254 characters."),
-        Email("Enter a valid email address, like name@example.com.",
-              check_deliverability=False)])
+    email = EmailField("Email", filters=[strip_text], validators=[Optional(), address_field])
     is_system_admin = BooleanField("System administrator")
 
 
