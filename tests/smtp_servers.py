@@ -2,30 +2,41 @@
 
 A pytest plugin (registered in ``tests/conftest.py``). ``smtpd_factory`` starts plain,
 STARTTLS or implicit-TLS servers with optional AUTH and scripted replies, so delivery
-code is tested against a real SMTP conversation instead of a mocked smtplib.
+code is tested against a real SMTP conversation instead of a mocked smtplib. Faults
+real servers show (dropped links, a late greeting, missing extensions) are options of
+``smtpd_factory`` too (see ``SmtpTestServer.start``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import email
 import errno
+import hmac
+import secrets
 import socket
 import ssl
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 
 import pytest
 import trustme
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword
 
 from portal.mail.settings import SmtpSettings
 
 HOST = "127.0.0.1"
 KINDS = ("plain", "starttls", "ssl")
 _ENCRYPTION = {"plain": "none", "starttls": "starttls", "ssl": "ssl"}
+# Where ``drop_at`` can drop the link: at the MAIL, RCPT or DATA command (before any
+# reply), in the middle of the message content (before its final dot), or after the
+# final dot before the reply (the message was received: the client cannot know).
+DROP_POINTS = ("mail", "rcpt", "data", "data_content", "data_end")
+_TEST_OPTIONS = ("eightbitmime", "smtputf8", "cram_md5", "drop_at", "drop_times",
+                 "drop_after", "greeting_delay")
 
 
 def ca_pem(ca: trustme.CA) -> str:
@@ -42,12 +53,13 @@ def pick_free_port() -> int:
 
 @dataclass
 class ReceivedMessage:
-    """One message as the server received it."""
+    """One message as the server received it (``mail_options``: e.g. ``BODY=8BITMIME``)."""
 
     mail_from: str
     rcpt_tos: list[str]
     content: bytes
     message: EmailMessage
+    mail_options: list[str] = field(default_factory=list)
 
 
 class _Replies:
@@ -115,10 +127,63 @@ class _Handler:
             return reply
         content = envelope.original_content or envelope.content
         parsed = email.message_from_bytes(content, policy=policy.default)
-        received = ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos), content, parsed)
+        received = ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos), content, parsed,
+                                   list(envelope.mail_options))
         with self.server._lock:
             self.server.messages.append(received)
+        if self.server.drop_here("data_end"):  # received, but the client never hears it
+            await server.drop()
         return "250 2.0.0 Message accepted for delivery"
+
+    async def auth_CRAM__MD5(self, server, args):
+        """CRAM-MD5 (RFC 2195), offered only with ``cram_md5=True``."""
+        self.server._log("AUTH CRAM-MD5")
+        reply = self.server.replies.next("auth")
+        if reply is not None:
+            return AuthResult(success=False, handled=False, message=reply)
+        challenge = f"<{secrets.token_hex(8)}@mx.test.local>".encode()
+        response = await server.challenge_auth(challenge)
+        if response is MISSING:
+            return AuthResult(success=False, handled=True)
+        user, _, digest = response.decode(errors="replace").rpartition(" ")
+        password = self.server.auth.get(user)
+        expected = hmac.new((password or "").encode(), challenge, "md5").hexdigest()
+        ok = password is not None and hmac.compare_digest(digest, expected)
+        return AuthResult(success=ok, handled=False,
+                          auth_data=LoginPassword(user.encode(), b"") if ok else None)
+
+
+class _FaultySMTP(SMTP):
+    """aiosmtpd's SMTP with the test server's faults: a late greeting, dropped links."""
+
+    def __init__(self, handler: _Handler, *, readiness_probe: bool, **kwargs) -> None:
+        super().__init__(handler, **kwargs)
+        self._test = handler.server
+        self._greeting_delay = 0.0 if readiness_probe else self._test.greeting_delay
+        for command in ("MAIL", "RCPT", "DATA"):
+            self._smtp_methods[command] = self._droppable(command, self._smtp_methods[command])
+
+    async def _handle_client(self) -> None:
+        if self._greeting_delay:
+            await asyncio.sleep(self._greeting_delay)
+        await super()._handle_client()
+
+    def _droppable(self, command: str, method):
+        async def run(arg):
+            if self._test.drop_here(command.lower()):
+                return await self.drop()
+            if command == "DATA" and self.envelope.rcpt_tos and self._test.drop_here(
+                    "data_content"):
+                await self.push("354 End data with <CR><LF>.<CR><LF>")
+                await self._reader.readuntil(b"\r\n")  # the first line, then hang up
+                return await self.drop()
+            return await method(arg)
+        return run
+
+    async def drop(self) -> None:
+        """Hang up at once without a reply (RST when data is still unread)."""
+        self.transport.abort()
+        await asyncio.sleep(5)  # connection_lost() cancels this task first
 
 
 class _CountingController(Controller):
@@ -129,8 +194,8 @@ class _CountingController(Controller):
         self._on_connection = on_connection
 
     def factory(self) -> SMTP:
-        self._on_connection()
-        return super().factory()
+        first = self._on_connection() == 1  # aiosmtpd's own readiness probe
+        return _FaultySMTP(self.handler, readiness_probe=first, **self.SMTP_kwargs)
 
 
 class SmtpTestServer:
@@ -150,15 +215,43 @@ class SmtpTestServer:
         self._server_ctx = server_ctx
         self.port = 0
         self._controller: Controller | None = None
+        self.eightbitmime, self.smtputf8, self.cram_md5 = True, False, False
+        self.drop_at: str | None = None
+        self.drop_times: int | None = None
+        self.drop_after: int | None = None
+        self.greeting_delay = 0.0
+        self._drops = self._envelope_commands = 0
 
     @property
     def sessions(self) -> int:
         """Client connections so far (the controller's own readiness probe excluded)."""
         return max(0, self._connections - 1)
 
-    def _count(self) -> None:
+    def _count(self) -> int:
         with self._lock:
             self._connections += 1
+            return self._connections
+
+    def drop_here(self, point: str) -> bool:
+        """Whether to drop the link at ``point`` (see ``DROP_POINTS``); logs "DROP <point>".
+
+        ``drop_after=N`` drops at the (N+1)-th MAIL/RCPT/DATA command the server receives
+        (counted over all connections, so only once); ``drop_at`` drops at that point
+        every time, or only the first ``drop_times`` times.
+        """
+        with self._lock:
+            hit = False
+            if point in ("mail", "rcpt", "data"):
+                self._envelope_commands += 1
+                hit = (self.drop_after is not None
+                       and self._envelope_commands == self.drop_after + 1)
+            if not hit and point == self.drop_at and (
+                    self.drop_times is None or self._drops < self.drop_times):
+                self._drops += 1
+                hit = True
+            if hit:
+                self.commands.append(f"DROP {point}")
+            return hit
 
     def _log(self, command: str) -> None:
         with self._lock:
@@ -173,8 +266,22 @@ class SmtpTestServer:
               and self.auth.get(auth_data.login.decode()) == auth_data.password.decode())
         return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
+    def _test_options(self, opts: dict) -> dict:
+        """Take this plugin's own options out of ``opts`` (the rest go to aiosmtpd)."""
+        for name in _TEST_OPTIONS:
+            if name in opts:
+                setattr(self, name, opts.pop(name))
+        if self.drop_at is not None and self.drop_at not in DROP_POINTS:
+            raise ValueError(f"drop_at must be one of {DROP_POINTS}")
+        return opts
+
     def _smtp_options(self, opts: dict) -> dict:
-        options: dict = {"server_hostname": "mx.test.local", "ready_timeout": 5.0}
+        options: dict = {"server_hostname": "mx.test.local", "ready_timeout": 5.0,
+                         # without 8BITMIME, aiosmtpd also refuses 8-bit content (500)
+                         "decode_data": not self.eightbitmime,
+                         "enable_SMTPUTF8": self.smtputf8}
+        if not self.cram_md5:
+            options["auth_exclude_mechanism"] = ["CRAM-MD5"]
         if self.auth:
             # Plain: AUTH without TLS on purpose. SSL: aiosmtpd does not count implicit
             # TLS as TLS, so it would hide AUTH. Without ``auth``, AUTH is not offered.
@@ -188,8 +295,14 @@ class SmtpTestServer:
         return options
 
     def start(self, **opts) -> SmtpTestServer:
-        """Bind a free port (aiosmtpd's readiness probe fails with port 0) and serve."""
-        options = self._smtp_options(opts)
+        """Bind a free port (aiosmtpd's readiness probe fails with port 0) and serve.
+
+        Besides aiosmtpd's own options: ``eightbitmime=False`` (8BITMIME not offered,
+        8-bit content refused), ``smtputf8=True`` (SMTPUTF8 offered), ``cram_md5=True``
+        (CRAM-MD5 offered besides PLAIN and LOGIN), ``greeting_delay`` (seconds before
+        the 220), ``drop_at`` / ``drop_times`` / ``drop_after`` (see ``drop_here``).
+        """
+        options = self._smtp_options(self._test_options(opts))
         for _attempt in range(5):
             self.port = pick_free_port()
             controller = _CountingController(
@@ -202,6 +315,11 @@ class SmtpTestServer:
                     raise
                 continue
             self._controller = controller
+            if self.drop_at == "data_content":
+                # A small receive buffer: a client writing a big message is reset
+                # long before it could write the final dot.
+                for listener in controller.server.sockets:
+                    listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             return self
         raise RuntimeError("no free port for the SMTP test server")
 
@@ -240,8 +358,9 @@ def smtp_server_context(smtp_ca: trustme.CA) -> ssl.SSLContext:
 def smtpd_factory(smtp_ca, smtp_server_context):
     """Start SMTP servers on demand: ``start(kind, auth=None, reply=None, **opts)``.
 
-    ``opts`` go to aiosmtpd's Controller/SMTP (e.g. ``require_starttls=True``).
-    All servers are stopped when the test ends.
+    ``opts`` are the faults of ``SmtpTestServer.start`` (``drop_at="data_end"``,
+    ``eightbitmime=False`` ...) or go to aiosmtpd's Controller/SMTP (e.g.
+    ``require_starttls=True``). All servers are stopped when the test ends.
     """
     servers: list[SmtpTestServer] = []
 

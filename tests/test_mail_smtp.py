@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import email
 import socket
 import ssl
 import time
+from email import policy
+from email.parser import HeaderParser
 
 import pytest
 
 from portal.mail import (
     DeliveryError,
+    SendResult,
     build_message,
     build_test_mail,
     diagnose,
     envelope_recipients,
+    flatten_message,
     open_session,
     probe,
 )
@@ -40,6 +45,10 @@ def _open_error(settings) -> DeliveryError:
     return info.value
 
 
+def _auth_commands(server) -> list[str]:
+    return [c for c in server.commands if c.startswith("AUTH")]
+
+
 def _send_error(server, msg, recipients, **overrides) -> DeliveryError:
     with open_session(server.settings(**overrides)) as session, pytest.raises(
         DeliveryError
@@ -55,9 +64,9 @@ def test_send_with_login_arrives_for_each_encryption(smtpd_factory, kind):
     recipients = envelope_recipients(["alice@example.org"], [], ["hidden@example.net"])
 
     with open_session(server.settings()) as session:
-        code, text = session.send(msg, SENDER, recipients)
+        result = session.send(msg, SENDER, recipients)
 
-    assert code == 250 and "accepted" in text
+    assert result == SendResult(250, "2.0.0 Message accepted for delivery", recipients, {})
     [received] = server.messages
     assert received.mail_from == SENDER
     assert received.rcpt_tos == ["alice@example.org", "hidden@example.net"]
@@ -65,7 +74,7 @@ def test_send_with_login_arrives_for_each_encryption(smtpd_factory, kind):
     assert (sender.display_name, sender.addr_spec) == ("报表系统", SENDER)
     assert str(received.message["Subject"]) == "Quarterly report 报表"
     assert received.message["Bcc"] is None and b"hidden@" not in received.content
-    assert f"AUTH {'PLAIN'}" in server.commands
+    assert _auth_commands(server) == ["AUTH PLAIN"]
 
 
 def test_wrong_password_is_auth_failed_and_never_echoed(smtpd_factory):
@@ -170,21 +179,62 @@ def test_no_username_means_no_login(smtpd_factory):
     assert not any(c.startswith("AUTH") for c in server.commands)
 
 
-def test_refused_recipient_fails_message_but_session_stays_usable(smtpd_factory):
-    refusal = {"nobody@example.org": "550 5.1.1 No such user"}
-    server = smtpd_factory("plain", reply={"rcpt": refusal})
+def test_partial_acceptance_delivers_to_the_accepted_and_reports_each_refusal(smtpd_factory):
+    refusals = {"nobody@example.org": "550 5.1.1 No such user",
+                "full@example.org": "452 4.2.2 Mailbox full"}
+    server = smtpd_factory("plain", reply={"rcpt": refusals})
+    recipients = ["alice@example.org", "nobody@example.org", "full@example.org",
+                  "bob@example.org"]
+    with open_session(server.settings()) as session:
+        result = session.send(_message(), SENDER, recipients)
+        assert session.is_open
+        assert session.send(_message(), SENDER, ["alice@example.org"]).refused == {}
+
+    assert (result.code, result.text) == (250, "2.0.0 Message accepted for delivery")
+    assert result.accepted == ["alice@example.org", "bob@example.org"]
+    assert result.refused == {"nobody@example.org": (550, "5.1.1 No such user"),
+                              "full@example.org": (452, "4.2.2 Mailbox full")}
+    assert [m.rcpt_tos for m in server.messages] == [
+        ["alice@example.org", "bob@example.org"], ["alice@example.org"]]
+    assert server.sessions == 1
+
+
+def test_no_recipient_accepted_raises_with_every_refusal_and_session_stays_usable(
+        smtpd_factory):
+    refusals = {"nobody@example.org": "550 5.1.1 No such user",
+                "full@example.org": "452 4.2.2 Mailbox full"}
+    server = smtpd_factory("plain", reply={"rcpt": refusals})
     with open_session(server.settings()) as session:
         with pytest.raises(DeliveryError) as info:
-            session.send(_message(), SENDER, ["alice@example.org", "nobody@example.org"])
+            session.send(_message(), SENDER, ["full@example.org", "nobody@example.org"])
         err = info.value
         assert (err.step, err.reason, err.code, err.kind) == (
             "rcpt", "recipient_rejected", 550, "permanent")
-        assert err.recipients == {"nobody@example.org": (550, "5.1.1 No such user")}
-        assert "nobody@example.org" in err.text
+        assert err.recipients == {"nobody@example.org": (550, "5.1.1 No such user"),
+                                  "full@example.org": (452, "4.2.2 Mailbox full")}
         assert session.is_open
-        assert session.send(_message(), SENDER, ["alice@example.org"])[0] == 250
-    assert server.commands.count("RSET") >= 1
-    assert len(server.messages) == 1 and server.sessions == 1
+        assert session.send(_message(), SENDER, ["alice@example.org"]).code == 250
+    assert "DATA" in server.commands and server.commands.count("RSET") >= 1
+    assert [m.rcpt_tos for m in server.messages] == [["alice@example.org"]]
+    assert server.sessions == 1
+
+
+@pytest.mark.parametrize("first_accepted", [True, False])
+def test_421_at_rcpt_closes_and_counts_untried_recipients_as_refused(smtpd_factory,
+                                                                     first_accepted):
+    closing = "421 4.7.0 Too many errors, closing"
+    server = smtpd_factory("plain", reply={"rcpt": {"bob@example.org": closing}})
+    recipients = ["alice@example.org"] * first_accepted + ["bob@example.org", "carol@example.org"]
+    with open_session(server.settings()) as session:
+        with pytest.raises(DeliveryError) as info:
+            session.send(_message(), SENDER, recipients)
+        assert not session.is_open
+    err = info.value
+    assert (err.step, err.code, err.kind, err.in_doubt) == ("rcpt", 421, "transient", False)
+    refusal = (421, "4.7.0 Too many errors, closing")
+    assert err.recipients == {"bob@example.org": refusal, "carol@example.org": refusal}
+    assert "RCPT carol@example.org" not in server.commands
+    assert "DATA" not in server.commands and server.messages == []
 
 
 def test_permanent_refusal_outranks_temporary_one(smtpd_factory):
@@ -198,9 +248,11 @@ def test_permanent_refusal_outranks_temporary_one(smtpd_factory):
 @pytest.mark.parametrize(
     ("reply", "step", "reason", "code", "kind"),
     [
-        ({"data": "554 5.7.1 Content rejected as spam"}, "data", "content_rejected", 554,
+        ({"data": "554 5.7.1 Content rejected as spam"}, "data", "spam_suspected", 554,
          "permanent"),
-        ({"data": "552 5.3.4 Message too big"}, "data", "content_rejected", 552, "permanent"),
+        ({"data": "552 5.3.4 Message too big"}, "data", "message_too_large", 552,
+         "permanent"),
+        ({"data": "554 5.6.0 Content refused"}, "data", "content_rejected", 554, "permanent"),
         ({"mail": "553 5.7.1 Sender address rejected"}, "mail_from", "sender_rejected", 553,
          "permanent"),
         ({"mail": "451 4.7.1 Try again later"}, "mail_from", "temporary", 451, "transient"),
@@ -233,7 +285,7 @@ def test_scripted_temporary_failures_then_acceptance_on_one_session(smtpd_factor
     with open_session(server.settings()) as session:
         for _ in range(3):
             try:
-                outcomes.append(session.send(_message(), SENDER, ["alice@example.org"])[0])
+                outcomes.append(session.send(_message(), SENDER, ["alice@example.org"]).code)
             except DeliveryError as err:
                 outcomes.append(err.reason)
     assert outcomes == ["temporary", "temporary", 250]
@@ -311,3 +363,186 @@ def test_close_never_raises_even_twice(smtpd_factory):
     session.close()
     session.close()
     assert not session.is_open
+
+
+# --- Dropped links: where the link broke decides whether a retry is safe --------------
+
+def _big_payload(megabytes: int = 12) -> bytes:
+    """A raw message far bigger than the socket buffers (the client is still writing
+    when the server hangs up), with a line that needs dot-stuffing."""
+    line = b"x" * 76 + b"\r\n"
+    head = (b"From: ops@example.com\r\nTo: alice@example.org\r\nSubject: Big\r\n"
+            b"Message-ID: <big@example.com>\r\n\r\n.leading dot\r\n")
+    return head + line * (megabytes * 1024 * 1024 // len(line))
+
+
+@pytest.mark.parametrize(("drop", "step"), [
+    ({"drop_at": "mail"}, "mail_from"),
+    ({"drop_at": "rcpt"}, "rcpt"),
+    ({"drop_after": 1}, "rcpt"),
+    ({"drop_at": "data"}, "data"),
+])
+def test_link_dropped_at_a_command_is_transient_and_closes_the_session(smtpd_factory, drop,
+                                                                       step):
+    server = smtpd_factory("plain", **drop)
+    with open_session(server.settings()) as session:
+        with pytest.raises(DeliveryError) as info:
+            session.send(_message(), SENDER, ["alice@example.org"])
+        assert not session.is_open
+    err = info.value
+    assert (err.step, err.code, err.kind, err.in_doubt) == (step, None, "transient", False)
+    assert not err.maybe_delivered and server.messages == []
+
+
+def test_link_dropped_before_the_final_dot_is_safe_to_retry(smtpd_factory):
+    server = smtpd_factory("plain", drop_at="data_content", drop_times=1,
+                           reply={"rcpt": {"nobody@example.org": "550 5.1.1 No such user"}})
+    recipients = ["alice@example.org", "nobody@example.org"]
+    with open_session(server.settings()) as session:
+        with pytest.raises(DeliveryError) as info:
+            session.send(_big_payload(), SENDER, recipients)
+        assert not session.is_open
+    err = info.value
+    assert (err.step, err.code, err.kind) == ("data", None, "transient")
+    assert not err.in_doubt and not err.maybe_delivered
+    assert err.recipients == {"nobody@example.org": (550, "5.1.1 No such user")}
+    assert server.messages == [] and "DROP data_content" in server.commands
+
+    with open_session(server.settings()) as session:  # a new session delivers it
+        assert session.send(_big_payload(1), SENDER, recipients).accepted == recipients[:1]
+    assert server.messages[0].content.startswith(b"From: ops@example.com")
+    assert b"\r\n.leading dot\r\n" in server.messages[0].content  # dot-stuffing undone
+
+
+def test_link_dropped_after_the_final_dot_without_reply_is_in_doubt(smtpd_factory):
+    server = smtpd_factory("starttls", auth=USER, drop_at="data_end",
+                           reply={"rcpt": {"nobody@example.org": "550 5.1.1 No such user"}})
+    with open_session(server.settings()) as session:
+        with pytest.raises(DeliveryError) as info:
+            session.send(_message(), SENDER, ["alice@example.org", "nobody@example.org"])
+        assert not session.is_open
+    err = info.value
+    assert (err.step, err.code, err.kind) == ("data", None, "transient")
+    assert err.in_doubt and err.maybe_delivered
+    assert err.recipients == {"nobody@example.org": (550, "5.1.1 No such user")}
+    assert [m.rcpt_tos for m in server.messages] == [["alice@example.org"]]  # it did arrive
+
+
+# --- One AUTH command per login -------------------------------------------------------
+
+@pytest.mark.parametrize(("cram_md5", "mechanism"), [(False, "PLAIN"), (True, "CRAM-MD5")])
+def test_wrong_password_costs_exactly_one_auth_command(smtpd_factory, cram_md5, mechanism):
+    server = smtpd_factory("plain", auth=USER, cram_md5=cram_md5)
+    err = _open_error(server.settings(password="wrong-pass-xyz"))
+    assert (err.step, err.reason, err.code) == ("auth", "auth_failed", 535)
+    assert _auth_commands(server) == [f"AUTH {mechanism}"]
+
+
+@pytest.mark.parametrize(("cram_md5", "mechanism"), [(False, "PLAIN"), (True, "CRAM-MD5")])
+def test_login_uses_the_strongest_mechanism_both_sides_support(smtpd_factory, cram_md5,
+                                                                mechanism):
+    server = smtpd_factory("starttls", auth=USER, cram_md5=cram_md5)
+    with open_session(server.settings()) as session:
+        assert session.auth_mechanism == mechanism
+        assert session.send(_message(), SENDER, ["alice@example.org"]).code == 250
+    assert _auth_commands(server) == [f"AUTH {mechanism}"]
+
+
+# --- 8BITMIME and SMTPUTF8 ------------------------------------------------------------
+
+def _eight_bit_message():
+    msg = build_message(from_address=SENDER, display_name="Ops", to=["alice@example.org"],
+                        subject="Grüße", html="<p>Grüße aus Köln — naïve café</p>")
+    payload = flatten_message(msg)
+    head, _, body = payload.partition(b"\r\n\r\n")
+    assert head.isascii() and not body.isascii()  # the case under test: an 8-bit body
+    return msg, payload
+
+
+def test_8bit_body_goes_with_body_8bitmime_when_offered(smtpd_factory):
+    server = smtpd_factory("plain")
+    msg, payload = _eight_bit_message()
+    with open_session(server.settings()) as session:
+        session.send(msg, SENDER, ["alice@example.org"])
+        session.send(_message(subject="plain ascii"), SENDER, ["alice@example.org"])
+    first, second = server.messages
+    assert first.mail_options == ["BODY=8BITMIME"] and first.content == payload
+    assert second.mail_options == []  # 7-bit content needs no parameter
+
+
+def test_8bit_body_is_sent_7bit_clean_when_8bitmime_is_not_offered(smtpd_factory):
+    server = smtpd_factory("plain", eightbitmime=False)
+    msg, payload = _eight_bit_message()
+    with open_session(server.settings()) as session:
+        assert session.send(payload, SENDER, ["alice@example.org"]).code == 250
+    [received] = server.messages
+    assert received.mail_options == [] and received.content.isascii()
+    sent_head = payload.partition(b"\r\n\r\n")[0]
+    assert received.content.partition(b"\r\n\r\n")[0] == sent_head  # every header kept
+    assert received.message["Message-ID"] == msg["Message-ID"]
+    sent = email.message_from_bytes(payload, policy=policy.default)
+    for kind in ("plain", "html"):
+        text = received.message.get_body((kind,)).get_content()
+        assert text == sent.get_body((kind,)).get_content() and "Köln — naïve" in text
+
+
+def _utf8_message():
+    return build_message(from_address="ops@corp.internal", display_name="报表系统",
+                         to=["用户@corp.internal"], subject="报表", html="<p>数据</p>")
+
+
+def test_non_ascii_address_is_delivered_with_smtputf8_when_offered(smtpd_factory):
+    server = smtpd_factory("plain", smtputf8=True)
+    msg = _utf8_message()
+    with open_session(server.settings()) as session:
+        result = session.send(msg, "ops@corp.internal", ["用户@corp.internal"])
+    assert result.accepted == ["用户@corp.internal"]
+    [received] = server.messages
+    assert received.rcpt_tos == ["用户@corp.internal"]
+    assert received.mail_options == ["SMTPUTF8", "BODY=8BITMIME"]
+    assert received.content == flatten_message(msg)
+    head = received.content.partition(b"\r\n\r\n")[0].decode()  # UTF-8 headers (RFC 6532)
+    headers = HeaderParser(policy=policy.default).parsestr(head)
+    assert headers["To"].addresses[0].addr_spec == "用户@corp.internal"
+    assert headers["From"].addresses[0].display_name == "报表系统"
+
+
+def test_non_ascii_address_without_smtputf8_is_a_clear_permanent_error(smtpd_factory):
+    server = smtpd_factory("plain")
+    with open_session(server.settings()) as session:
+        with pytest.raises(DeliveryError) as info:
+            session.send(_utf8_message(), "ops@corp.internal", ["用户@corp.internal"])
+        assert session.is_open  # nothing was sent; other mail can still go
+    err = info.value
+    assert (err.step, err.kind) == ("mail_from", "permanent")
+    assert "SMTPUTF8" in err.text and "SMTPUTF8" in str(err)
+    assert not any(c.startswith("MAIL") for c in server.commands)
+
+    report = probe(server.settings(), "ops@corp.internal", "用户@corp.internal")
+    assert report.error.step == "mail_from" and "SMTPUTF8" in report.error.text
+
+
+# --- Port and encryption mismatch, fast; slow greeters still fine ---------------------
+
+@pytest.mark.parametrize("encryption", ["none", "starttls"])
+@pytest.mark.parametrize("trusted", [True, False])
+def test_plain_or_starttls_against_implicit_tls_is_diagnosed_fast(smtpd_factory, encryption,
+                                                                  trusted):
+    server = smtpd_factory("ssl")
+    overrides = {} if trusted else {"ca_cert": None}  # a failed verification proves TLS too
+    started = time.monotonic()
+    err = _open_error(server.settings(encryption=encryption, timeout=15.0, **overrides))
+    assert time.monotonic() - started < 5.0
+    assert (err.step, err.reason, err.kind) == ("connect", "tls_mismatch", "permanent")
+    assert "no greeting" in err.text and "SSL" in err.text
+    assert "465" in diagnose(err).advice
+
+
+def test_slow_greeter_still_works(smtpd_factory):
+    server = smtpd_factory("starttls", auth=USER, greeting_delay=3.5)
+    started = time.monotonic()
+    with open_session(server.settings(timeout=8.0)) as session:
+        assert time.monotonic() - started >= 3.5
+        assert session.send(_message(), SENDER, ["alice@example.org"]).code == 250
+    assert server.sessions == 2  # the TLS question was asked on a second connection
+    assert len(server.messages) == 1

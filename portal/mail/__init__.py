@@ -13,6 +13,7 @@ from portal.mail.compose import (
     build_test_mail,
     check_header,
     envelope_recipients,
+    flatten_message,
     html_to_text,
 )
 from portal.mail.diagnosis import Diagnosis, diagnose
@@ -20,7 +21,7 @@ from portal.mail.errors import DeliveryError
 from portal.mail.presets import PRESETS, PRESETS_BY_KEY, Preset, get_preset
 from portal.mail.probe import ProbeReport, Step, probe
 from portal.mail.settings import ENCRYPTIONS, SmtpSettings
-from portal.mail.smtp import SmtpSession, open_session
+from portal.mail.smtp import SendResult, SmtpSession, open_session
 
 __all__ = [
     "ENCRYPTIONS",
@@ -34,6 +35,7 @@ __all__ = [
     "InvalidAddressError",
     "Preset",
     "ProbeReport",
+    "SendResult",
     "SmtpSession",
     "SmtpSettings",
     "Step",
@@ -42,6 +44,7 @@ __all__ = [
     "check_header",
     "diagnose",
     "envelope_recipients",
+    "flatten_message",
     "get_preset",
     "html_to_text",
     "open_session",

@@ -9,25 +9,19 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 from email import policy
-from email.errors import HeaderParseError
+from email._header_value_parser import get_addr_spec
+from email.errors import HeaderParseError, NonASCIILocalPartDefect
 from email.generator import BytesGenerator
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from html.parser import HTMLParser
+
+from portal.mail.htmltext import html_to_text
 
 TEST_MAIL_SUBJECT = "Mail server configured successfully"
 
 # C0 controls (tab allowed), DEL, and the characters Python treats as line breaks.
 _FORBIDDEN = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
-_BLOCK_TAGS = frozenset(
-    "address article aside blockquote div dl dt dd figure footer form h1 h2 h3 h4 h5 h6 "
-    "header hr li main nav ol p pre section table tr ul".split()
-)
-_SKIP_TAGS = frozenset(("head", "script", "style", "title", "template"))
-_PARAGRAPHS = frozenset(("p", "table", "ul", "ol", "pre", "blockquote"))
-
-
 MAX_MSGID_DOMAIN = 200
 
 
@@ -57,11 +51,20 @@ def check_header(field: str, value: str) -> str:
 
 
 def _address(field: str, value: str, display_name: str = "") -> Address:
-    """Parse one bare address (``#`` and ``&`` in the local part are fine)."""
+    """Parse one bare address (``#`` and ``&`` in the local part are fine).
+
+    A non-ASCII local part (``用户@corp.internal``, RFC 6531) is accepted: the message is
+    then written with UTF-8 headers and sent with SMTPUTF8. Every other defect refuses it.
+    """
     check_header(field, value)
     value = value.strip()
     try:
-        address = Address(display_name=display_name, addr_spec=value)
+        spec, rest = get_addr_spec(value)
+        defects = [d for d in spec.all_defects if not isinstance(d, NonASCIILocalPartDefect)]
+        if rest or defects:
+            raise ValueError(value)
+        address = Address(display_name=display_name, username=spec.local_part,
+                          domain=spec.domain)
     except (ValueError, IndexError, HeaderParseError) as exc:
         raise InvalidAddressError(field, f"{field}: {value!r} is not a valid address") from exc
     if not address.username or not address.domain or "@" not in value:
@@ -99,7 +102,9 @@ def build_message(
     """Compose a multipart/alternative mail (plain text + HTML) ready for SMTP.
 
     Bcc addresses are only validated here: they belong in the envelope
-    (``envelope_recipients``), never in a header.
+    (``envelope_recipients``), never in a header. When an address written into a header
+    is not ASCII, the message uses ``policy.SMTPUTF8`` (UTF-8 headers, RFC 6532), the
+    only correct form for it; ``flatten_message`` then writes those bytes.
     """
     check_header("display_name", display_name)
     sender = _address("from_address", from_address, display_name)
@@ -107,15 +112,17 @@ def build_message(
                   for name, values in (("to", to), ("cc", cc), ("bcc", bcc))}
     if not recipients["to"] and not recipients["cc"] and not recipients["bcc"]:
         raise InvalidAddressError("to", "at least one recipient is required")
-    msg = EmailMessage(policy=policy.SMTP)
+    reply_address = _address("reply_to", reply_to) if reply_to else None
+    msg = EmailMessage(policy=_policy_for(
+        [sender, reply_address, *recipients["to"], *recipients["cc"]]))
     msg["Subject"] = check_header("subject", subject)
     msg["From"] = sender
     if recipients["to"]:
         msg["To"] = recipients["to"]
     if recipients["cc"]:
         msg["Cc"] = recipients["cc"]
-    if reply_to:
-        msg["Reply-To"] = _address("reply_to", reply_to)
+    if reply_address is not None:
+        msg["Reply-To"] = reply_address
     msg["Date"] = format_datetime(datetime.now().astimezone())
     if message_id:
         msg["Message-ID"] = check_header("message_id", message_id)
@@ -126,87 +133,40 @@ def build_message(
     return msg
 
 
+def _policy_for(in_headers: list[Address | None]):
+    """``SMTPUTF8`` when an address written into a header is not ASCII, else ``SMTP``."""
+    utf8 = any(a is not None and not a.addr_spec.isascii() for a in in_headers)
+    return policy.SMTPUTF8 if utf8 else policy.SMTP
+
+
 def _msgid_domain(domain: str) -> str:
-    """The sender's domain, unless it would make the Message-ID longer than records keep
-    (255 characters); then a fixed local name keeps the ID unique all the same."""
+    """The sender's domain (IDN in its ASCII form), unless it would make the Message-ID
+    longer than records keep (255 characters) or cannot be written in ASCII; then a
+    fixed local name keeps the ID unique all the same."""
+    try:
+        domain = domain.encode("idna").decode("ascii") if not domain.isascii() else domain
+    except UnicodeError:
+        return "mailbox-portal.invalid"
     return domain if len(domain) <= MAX_MSGID_DOMAIN else "mailbox-portal.invalid"
 
 
-def flatten_message(msg: EmailMessage, utf8: bool = False) -> bytes:
-    """Serialise for DATA: CRLF line ends, Bcc/Resent-Bcc removed (``utf8`` for SMTPUTF8)."""
+def flatten_message(msg: EmailMessage, utf8: bool | None = None) -> bytes:
+    """Serialise for DATA: CRLF line ends, Bcc/Resent-Bcc removed.
+
+    The bytes are what every attempt sends (the outbox stores them once). Headers are
+    UTF-8 when the message's policy says so (``build_message`` chose ``SMTPUTF8``) or
+    ``utf8`` is true; ``utf8=False`` forces RFC 2047 encoded words.
+    """
     if msg["Bcc"] is not None or msg["Resent-Bcc"] is not None:
         msg = copy.copy(msg)  # deleting rebinds the header list, the caller's copy is kept
         del msg["Bcc"]
         del msg["Resent-Bcc"]
     out_policy = msg.policy.clone(linesep="\r\n")
-    if utf8:
-        out_policy = out_policy.clone(utf8=True)
+    if utf8 is not None:
+        out_policy = out_policy.clone(utf8=utf8)
     buffer = io.BytesIO()
     BytesGenerator(buffer, policy=out_policy).flatten(msg, linesep="\r\n")
     return buffer.getvalue()
-
-
-class _TextExtractor(HTMLParser):
-    """Collects the readable text of an HTML body, with line breaks at block boundaries."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._pending = 0  # line breaks owed before the next text
-        self._skip = 0
-        self._pre = 0
-        self._links: list[str | None] = []
-
-    def _break(self, count: int) -> None:
-        self._pending = max(self._pending, count)
-
-    def _write(self, text: str) -> None:
-        if self._pending and self.parts:
-            self.parts.append("\n" * self._pending)
-        self._pending = 0
-        self.parts.append(text)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP_TAGS:
-            self._skip += 1
-        elif tag == "br":
-            self._write("\n")
-        elif tag in _BLOCK_TAGS:
-            self._break(2 if tag in _PARAGRAPHS else 1)
-            self._pre += tag == "pre"
-            if tag == "li":
-                self._write("- ")
-        elif tag == "a":
-            self._links.append(dict(attrs).get("href"))
-        elif tag in ("td", "th"):
-            self._write("  ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP_TAGS:
-            self._skip = max(0, self._skip - 1)
-        elif tag in _BLOCK_TAGS:
-            self._break(2 if tag in _PARAGRAPHS else 1)
-            self._pre = max(0, self._pre - (tag == "pre"))
-        elif tag == "a" and self._links:
-            href = self._links.pop()
-            if href and href.startswith(("http:", "https:", "mailto:")):
-                self._write(f" <{href.removeprefix('mailto:')}>")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            text = data if self._pre else re.sub(r"\s+", " ", data)
-            if text.strip() or self._pre or not self._pending:
-                self._write(text)
-
-
-def html_to_text(html: str) -> str:
-    """Derive the plain-text alternative from an HTML body (stdlib ``html.parser`` only)."""
-    parser = _TextExtractor()
-    parser.feed(html or "")
-    parser.close()
-    lines = [line.strip() for line in "".join(parser.parts).split("\n")]
-    text = "\n".join(lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
 def build_test_mail(from_address: str, display_name: str, to: str | list[str]) -> EmailMessage:

@@ -6,35 +6,25 @@ import smtplib
 import ssl
 from typing import TYPE_CHECKING
 
+from portal.mail.classify import (
+    PERMANENT,
+    REASONS,
+    STEPS,
+    TRANSIENT,
+    TRANSIENT_REASONS,
+    classify_reply,
+    enhanced_status,
+    reason_for,
+)
+
 if TYPE_CHECKING:
     from portal.mail.settings import SmtpSettings
 
-STEPS = ("connect", "tls", "ehlo", "auth", "mail_from", "rcpt", "data")
-REASONS = (
-    "cert_untrusted",
-    "tls_mismatch",
-    "starttls_unsupported",
-    "unreachable",
-    "auth_failed",
-    "auth_unsupported",
-    "sender_rejected",
-    "recipient_rejected",
-    "content_rejected",
-    "temporary",
-    "protocol",
-)
-TRANSIENT, PERMANENT = "transient", "permanent"
-
-# Reason for a 5xx reply, by the step that received it.
-_PERMANENT_REASON = {
-    "tls": "starttls_unsupported",
-    "auth": "auth_failed",
-    "mail_from": "sender_rejected",
-    "rcpt": "recipient_rejected",
-    "data": "content_rejected",
-}
-# 5xx replies to AUTH that mean "login is not possible here", not "wrong password".
-_AUTH_UNSUPPORTED_CODES = (502, 503, 504, 538)
+__all__ = [  # the classification names are re-exported so callers need one import
+    "PERMANENT", "REASONS", "STEPS", "TRANSIENT", "TRANSIENT_REASONS", "DeliveryError",
+    "classify", "classify_reply", "connect_error", "enhanced_status", "from_reply",
+    "reason_for", "refused_error", "reply_text",
+]
 _MAX_STR = 200
 
 
@@ -45,8 +35,11 @@ class DeliveryError(Exception):
     when there was no reply, e.g. a refused connection), ``text`` the server's reply or
     the OS error text, ``reason`` a machine category for the diagnosis, and ``kind``
     ``"transient"`` (retry later) or ``"permanent"`` (retrying cannot help).
-    ``recipients`` maps refused recipient addresses to ``(code, text)`` for
-    ``recipient_rejected``. The password is never part of any of these.
+    ``recipients`` maps every recipient refused at RCPT TO to ``(code, text)`` (the
+    reason then describes the reported refusal, which need not be a recipient problem).
+    ``in_doubt`` is set when the link broke after the whole message (final dot
+    included) was written but before the server's reply arrived: the server may have
+    accepted it. The password is never part of any of these.
     """
 
     def __init__(
@@ -58,15 +51,17 @@ class DeliveryError(Exception):
         code: int | None = None,
         kind: str | None = None,
         recipients: dict[str, tuple[int, str]] | None = None,
+        in_doubt: bool = False,
     ) -> None:
         if kind is None:
-            kind = TRANSIENT if reason in ("temporary", "unreachable") else PERMANENT
+            kind = TRANSIENT if reason in TRANSIENT_REASONS else PERMANENT
         self.step = step
         self.reason = reason
         self.text = text
         self.code = code
         self.kind = kind
         self.recipients = dict(recipients or {})
+        self.in_doubt = in_doubt
         super().__init__(step, reason, code, text)
 
     @property
@@ -76,9 +71,9 @@ class DeliveryError(Exception):
 
     @property
     def maybe_delivered(self) -> bool:
-        """True when the link broke during DATA without a final reply: the server may
+        """True when the link broke after the final dot without a reply: the server may
         have accepted the message, so it must not be resent automatically."""
-        return self.step == "data" and self.code is None
+        return self.in_doubt
 
     def __str__(self) -> str:
         """A one-line summary such as ``rcpt failed: 550 5.1.1 No such user``."""
@@ -116,14 +111,14 @@ def reply_text(raw: bytes | str | None) -> str:
 
 
 def from_reply(step: str, code: int, text: bytes | str) -> DeliveryError:
-    """Classify an unexpected SMTP reply: any 4xx is temporary, 5xx depends on the step."""
+    """An unexpected SMTP reply as a DeliveryError; the text is kept as the server sent it.
+
+    The reason comes from the reply's words and enhanced status code first, then from
+    the step (see ``portal.mail.classify.classify_reply``).
+    """
     decoded = reply_text(text)
-    if 400 <= code < 500:
-        return DeliveryError(step, "temporary", decoded, code=code, kind=TRANSIENT)
-    if step == "auth" and code in _AUTH_UNSUPPORTED_CODES:
-        return DeliveryError(step, "auth_unsupported", decoded, code=code, kind=PERMANENT)
-    reason = _PERMANENT_REASON.get(step, "protocol")
-    return DeliveryError(step, reason, decoded, code=code, kind=PERMANENT)
+    reason, kind = classify_reply(step, code, decoded)
+    return DeliveryError(step, reason, decoded, code=code, kind=kind)
 
 
 def _cert_error(exc: ssl.SSLCertVerificationError) -> DeliveryError:
@@ -177,10 +172,21 @@ def connect_error(exc: BaseException, tcp_up: bool, settings: SmtpSettings) -> D
 
 
 def refused_error(refused: dict[str, tuple[int, str]]) -> DeliveryError:
-    """One error for all refused recipients; a 5xx outranks a 4xx (retrying cannot help)."""
-    first = next(iter(refused.items()))
-    address, (code, text) = next(((a, r) for a, r in refused.items() if r[0] >= 500), first)
-    more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
-    err = from_reply("rcpt", code, f"<{address}>: {text}{more}")
+    """One error for the recipients refused at RCPT TO (address -> ``(code, text)``).
+
+    The refusal reported is the first permanent one (a 5xx outranks a 4xx: retrying
+    cannot help it), else the first. Its code and text go into the error unchanged, its
+    reason is what its reply means at the ``rcpt`` step, so a delayed "Relay access
+    denied" or "Sender address rejected" is not told as a bad recipient. The error is
+    transient only if every refusal is. ``recipients`` keeps all refusals.
+    """
+    if not refused:
+        raise ValueError("refused_error needs at least one refused recipient")
+    kinds = {address: classify_reply("rcpt", code, text)[1]
+             for address, (code, text) in refused.items()}
+    chosen = next((a for a, kind in kinds.items() if kind == PERMANENT), next(iter(refused)))
+    code, text = refused[chosen]
+    err = from_reply("rcpt", code, text)
+    err.kind = PERMANENT if PERMANENT in kinds.values() else TRANSIENT
     err.recipients = dict(refused)
     return err

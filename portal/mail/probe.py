@@ -12,16 +12,18 @@ from email.message import EmailMessage
 
 from portal.mail.errors import DeliveryError
 from portal.mail.settings import SmtpSettings
-from portal.mail.smtp import Step, open_session
+from portal.mail.smtp import SendResult, Step, open_session
 
 
 @dataclass
 class ProbeReport:
-    """Outcome of ``probe``: the steps that ran, the error (if any), the Message-ID sent."""
+    """Outcome of ``probe``: the steps that ran, the error (if any), the Message-ID sent
+    and, for "Send test mail", the server's verdict (``result``)."""
 
     steps: list[Step] = field(default_factory=list)
     error: DeliveryError | None = None
     message_id: str | None = None
+    result: SendResult | None = None
 
     @property
     def ok(self) -> bool:
@@ -52,7 +54,7 @@ def probe(
             if message is None:
                 session.verify_envelope(envelope_from, [recipient])
             else:
-                session.send(message, envelope_from, [recipient])
+                report.result = session.send(message, envelope_from, [recipient])
                 report.message_id = message["Message-ID"]
     except DeliveryError as err:
         report.error = err

@@ -1,31 +1,31 @@
-"""SMTP sessions with verified TLS and classified failures.
+"""SMTP sessions with verified TLS, per-recipient results and classified failures.
 
 One ``SmtpSession`` wraps one smtplib connection and can deliver many messages; every
 failure leaves as a ``DeliveryError``. Each protocol step can be reported to an
-``on_step`` callback (see ``portal.mail.probe``).
+``on_step`` callback (see ``portal.mail.probe``). The message transaction itself
+(MAIL, RCPT, DATA) lives in ``portal.mail.transaction``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import smtplib
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import EmailMessage
 
-from portal.mail.compose import flatten_message
 from portal.mail.errors import (
     PERMANENT,
-    TRANSIENT,
     DeliveryError,
     classify,
     connect_error,
     from_reply,
-    refused_error,
     reply_text,
 )
+from portal.mail.link import Link, PortSpeaksTls, TlsLink, authenticate, choose_mechanism, tls_text
 from portal.mail.settings import SmtpSettings
+from portal.mail.transaction import SendResult, Transaction
+
+__all__ = ["SendResult", "SmtpSession", "Step", "open_session"]
 
 _ENVELOPE_STEPS = ("mail_from", "rcpt", "data")
 
@@ -40,42 +40,19 @@ class Step:
     text: str
 
 
-class _SMTP(smtplib.SMTP):
-    """smtplib.SMTP that notes when TCP is up, to tell "no greeting" from "unreachable"."""
-
-    tcp_up = False
-
-    def connect(self, host="localhost", port=0, source_address=None):
-        # smtplib only sets _host (the name TLS verifies) when given to the constructor.
-        self._host = host
-        return super().connect(host, port, source_address)
-
-    def _get_socket(self, host, port, timeout):
-        sock = super()._get_socket(host, port, timeout)
-        self.tcp_up = True
-        return sock
-
-
-class _SMTPS(smtplib.SMTP_SSL, _SMTP):
-    """Implicit TLS: SMTP_SSL wraps the socket that ``_SMTP`` opened and marked."""
-
-
-def _tls_text(sock) -> str:
-    cipher = sock.cipher()[0] if sock.cipher() else "?"
-    return f"{sock.version()} ({cipher}), certificate verified"
-
-
-class SmtpSession:
+class SmtpSession(Transaction):
     """One SMTP connection (connect, TLS, EHLO, login) reused for many messages.
 
     ``on_step`` receives a ``Step`` after each protocol step, successful or not.
+    ``auth_mechanism`` is the AUTH mechanism used to log in (None without login).
     Use as a context manager, or call ``close()``; ``close`` never raises.
     """
 
     def __init__(self, settings: SmtpSettings, on_step: Callable[[Step], None] | None = None):
         self.settings = settings
         self._on_step = on_step
-        self._smtp: _SMTP | None = None
+        self._smtp: Link | None = None
+        self.auth_mechanism: str | None = None
 
     def __enter__(self) -> SmtpSession:
         return self
@@ -92,10 +69,10 @@ class SmtpSession:
         if self._on_step is not None:
             self._on_step(Step(name, ok, code, reply_text(text)))
 
-    def _failed(self, err: DeliveryError) -> DeliveryError:
+    def _failed(self, err: DeliveryError, close: bool = False) -> DeliveryError:
         """Record a failed step and leave the session usable (RSET) or closed."""
         self._emit(err.step, False, err.code, err.text)
-        if err.code == 421 or not self.is_open or (err.code is None and err.transient):
+        if close or err.code == 421 or not self.is_open or (err.code is None and err.transient):
             self.close()
         elif err.step in _ENVELOPE_STEPS:
             self.reset()
@@ -142,14 +119,22 @@ class SmtpSession:
             raise self._failed(DeliveryError("tls", "cert_untrusted", text)) from exc
 
     def _connect(self, context: ssl.SSLContext | None) -> None:
+        """TCP, implicit TLS if configured, and the 220 greeting.
+
+        Plain and STARTTLS connections that get no greeting for a few seconds check
+        whether the port speaks TLS (``link.await_greeting``) and fail fast if so.
+        """
         s = self.settings
         if s.encryption == "ssl":
-            smtp = _SMTPS(timeout=s.timeout, context=context)
+            smtp = TlsLink(timeout=s.timeout, context=context)
         else:
-            smtp = _SMTP(timeout=s.timeout)
+            smtp = Link(timeout=s.timeout)
+            smtp.settings = s
         self._smtp = smtp
         try:
             reply = smtp.connect(s.host, s.port)
+        except PortSpeaksTls as exc:
+            raise self._failed(DeliveryError("connect", "tls_mismatch", str(exc))) from exc
         except (OSError, UnicodeError) as exc:
             err = connect_error(exc, smtp.tcp_up, s)
             if err.step == "tls":  # TCP was fine, show that before the TLS failure
@@ -157,7 +142,7 @@ class SmtpSession:
             raise self._failed(err) from exc
         self._expect("connect", reply, 220)
         if s.encryption == "ssl":
-            self._emit("tls", True, None, _tls_text(smtp.sock))
+            self._emit("tls", True, None, tls_text(smtp.sock))
 
     def _ehlo(self, emit: bool = True) -> None:
         smtp = self._smtp
@@ -175,70 +160,29 @@ class SmtpSession:
             text = "the server does not offer STARTTLS"
             raise self._failed(DeliveryError("tls", "starttls_unsupported", text, kind=PERMANENT))
         code, text = self._call("tls", lambda: self._smtp.starttls(context=context))
-        self._emit("tls", True, code, f"{reply_text(text)}; {_tls_text(self._smtp.sock)}")
+        self._emit("tls", True, code, f"{reply_text(text)}; {tls_text(self._smtp.sock)}")
         self._ehlo()
 
     def _login(self) -> None:
-        if not self._smtp.has_extn("auth"):
+        """One AUTH command with the strongest mechanism both sides support.
+
+        Never a second mechanism after a refusal: each failed login counts towards the
+        provider's lock-out, and the second try would fail just the same.
+        """
+        smtp = self._smtp
+        if not smtp.has_extn("auth"):
             raise self._failed(DeliveryError(
                 "auth", "auth_unsupported", "the server offers no AUTH on this connection"))
-        s = self.settings
-        code, text = self._call("auth", self._smtp.login, s.username, s.password or "")
-        self._emit("auth", True, code, text)
-
-    def _mail_options(self, addresses: list[str]) -> list[str]:
-        if all(address.isascii() for address in addresses):
-            return []
-        if not self._smtp.has_extn("smtputf8"):
+        mechanism = choose_mechanism(smtp)
+        if mechanism is None:
+            offered = smtp.esmtp_features.get("auth", "").strip()
             raise self._failed(DeliveryError(
-                "mail_from", "protocol", "non-ASCII addresses need SMTPUTF8, "
-                "which the server does not offer", kind=PERMANENT))
-        return ["SMTPUTF8", "BODY=8BITMIME"]
-
-    def _require_open(self, recipients: list[str]) -> None:
-        if not recipients:
-            raise ValueError("at least one recipient is required")
-        if not self.is_open:
-            raise DeliveryError("mail_from", "protocol", "the session is closed", kind=TRANSIENT)
-
-    def _envelope(self, envelope_from: str, recipients: list[str], options: list[str]) -> None:
-        """MAIL FROM and RCPT TO; any refused recipient fails the whole envelope."""
-        reply = self._call("mail_from", self._smtp.mail, envelope_from, options)
-        self._expect("mail_from", reply, 250)
-        refused: dict[str, tuple[int, str]] = {}
-        accepted = None
-        for rcpt in recipients:
-            code, text = self._call("rcpt", self._smtp.rcpt, rcpt)
-            if code in (250, 251):
-                accepted = (code, text)
-                continue
-            refused[rcpt] = (code, reply_text(text))
-            if code == 421:
-                break
-        if refused:
-            raise self._failed(refused_error(refused))
-        self._emit("rcpt", True, *accepted)
-
-    def verify_envelope(self, envelope_from: str, recipients: list[str]) -> None:
-        """MAIL FROM + RCPT TO, then RSET: proves the server would take the mail, sends none."""
-        self._require_open(recipients)
-        self._envelope(envelope_from, recipients, self._mail_options([envelope_from, *recipients]))
-        self.reset()
-
-    def send(self, msg: EmailMessage | bytes, envelope_from: str,
-             recipients: list[str]) -> tuple[int, str]:
-        """Deliver one message; return the DATA reply. Bcc headers are never transmitted.
-
-        ``msg`` may be bytes already made by ``flatten_message`` (the worker stores
-        them once, so every attempt sends the very same message).
-        Any refused recipient fails the message (``recipient_rejected``) and the session
-        is reset so it stays usable; after a 421 or a dropped link it is closed instead.
-        """
-        self._require_open(recipients)
-        options = self._mail_options([envelope_from, *recipients])
-        payload = msg if isinstance(msg, bytes) else flatten_message(msg, utf8=bool(options))
-        self._envelope(envelope_from, recipients, options)
-        return self._expect("data", self._call("data", self._smtp.data, payload), 250)
+                "auth", "auth_unsupported", f"the server offers AUTH {offered}, but none of "
+                "CRAM-MD5, PLAIN or LOGIN"))
+        s, self.auth_mechanism = self.settings, mechanism
+        code, text = self._call("auth", authenticate, smtp, mechanism, s.username,
+                                s.password or "")
+        self._emit("auth", True, code, text)
 
     def reset(self) -> None:
         """RSET: abandon the current envelope; if that fails, close (see ``is_open``)."""
