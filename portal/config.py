@@ -28,9 +28,8 @@ class Defaults:
     SMTP_TIMEOUT = 15.0
     WORKER_INTERVAL = 60
     WORKER_LEASE_SECONDS = 300
-    # Hand-overs committed together; after a crash at most this many per connection are
-    # flagged "unknown". 1 commits before and after every single message.
-    WORKER_COMMIT_GROUP = 10
+    # Claimed messages the worker reads from the database at a time (their bytes included).
+    WORKER_READ_AHEAD = 10
     MAX_ATTEMPTS = 5
     RETRY_BASE_SECONDS = 60
     RETRY_MAX_SECONDS = 3600

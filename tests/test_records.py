@@ -170,13 +170,14 @@ def test_csv_export_is_the_filtered_set_and_neutralised(root, make_message):
     assert [json.loads(line)["subject"] for line in lines] == ["other"]
 
 
-def test_chart_counts_sent_and_failed(root, make_message):
+def test_chart_counts_sent_partial_and_failed(root, make_message):
     make_message(status="sent")
+    make_message(status="partial")
     make_message(status="failed")
     make_message(status="unknown")
     body = root.get("/records?date_from=2026-03-01&date_to=2026-03-31").get_data(as_text=True)
-    assert "From 2026-03-01 to 2026-03-31: 1 sent and 2 failed." in body
-    assert "2026-03-10: 1 sent, 2 failed" in body and "<svg" in body
+    assert "From 2026-03-01 to 2026-03-31: 1 sent, 1 partly sent and 2 failed." in body
+    assert "2026-03-10: 1 sent, 1 partly sent, 2 failed" in body and "<svg" in body
 
 
 class TestRetry:

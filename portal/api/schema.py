@@ -10,6 +10,7 @@ import json
 import re
 
 from portal.bounds import id_in_range
+from portal.outbox.lifecycle import recipients_of
 from portal.outbox.models import Message
 from portal.outbox.service import Submission
 
@@ -128,8 +129,17 @@ def result(message: Message) -> dict:
     answer = {"id": message.id, "status": message.status}
     if message.mode != "deferred":
         answer.update(reply_code=message.reply_code, reply_text=message.reply_text,
-                      diagnosis=message.diagnosis, message_id=message.message_id)
+                      diagnosis=message.diagnosis, message_id=message.message_id,
+                      recipients=recipient_results(message))
     return answer
+
+
+def recipient_results(message: Message) -> list[dict]:
+    """Each envelope recipient's own result: accepted, refused, pending (deferred when a
+    code is given) or unknown, with the server's reply verbatim."""
+    return [{"address": entry["address"], "status": entry["state"],
+             "reply_code": entry["code"], "reply_text": entry["text"]}
+            for entry in recipients_of(message)]
 
 
 def details(message: Message) -> dict:
@@ -145,7 +155,7 @@ def details(message: Message) -> dict:
         "sent_at": _iso(message.sent_at), "next_attempt_at": _iso(message.next_attempt_at),
         "attempt_count": message.attempt_count, "reply_code": message.reply_code,
         "reply_text": message.reply_text, "diagnosis": message.diagnosis,
-        "message_id": message.message_id,
+        "message_id": message.message_id, "recipients": recipient_results(message),
         "attempts": [{"number": a.number, "started_at": _iso(a.started_at),
                       "finished_at": _iso(a.finished_at), "outcome": a.outcome,
                       "step": a.step, "reply_code": a.reply_code, "reply_text": a.reply_text,

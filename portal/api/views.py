@@ -14,6 +14,7 @@ from portal.api import schema
 from portal.api.schema import ApiError
 from portal.extensions import csrf, db
 from portal.outbox.actors import Actor
+from portal.outbox.lifecycle import PENDING
 from portal.outbox.models import Message
 from portal.outbox.service import SubmitError, submit
 from portal.tokens.service import authenticate
@@ -90,9 +91,9 @@ def _earlier(key: str | None) -> Message | None:
 
 
 def _answer(message: Message, replayed: bool = False):
-    """202 while the message waits for the worker (or another request), 200 with the
-    outcome once the send has finished."""
-    pending = message.mode == "deferred" or message.status == "sending"
+    """202 while the message waits for the worker (or another request, or a retry of
+    deferred recipients), 200 with the outcome once it is final."""
+    pending = message.status in PENDING
     response = jsonify(schema.result(message))
     response.status_code = 202 if pending else 200
     response.headers["Location"] = url_for("api.get_message", message_id=message.id)

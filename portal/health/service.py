@@ -19,11 +19,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.health.models import WorkerHeartbeat
+from portal.outbox.lifecycle import DUE
 from portal.outbox.models import Message
 
 log = logging.getLogger("portal.health")
 STALE_INTERVALS = 3
-WAITING = ("queued", "retrying")
+WAITING = DUE
 # Rows of workers gone for this long are dropped, so restarts do not pile up rows.
 RETENTION = timedelta(days=7)
 

@@ -18,7 +18,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.dbtypes import UTCDateTime, partial_unique, utcnow
 from portal.extensions import db
 
-STATUSES = ("queued", "sending", "sent", "retrying", "failed", "unknown")
+# Every status a message can have; the lifecycle (portal/outbox/lifecycle.py) names the
+# subsets (due, pending, final) and is the only code that moves a message between them.
+STATUSES = ("queued", "sending", "retrying", "sent", "partial", "failed", "unknown")
+_STATUS_CHECK = "status IN (" + ", ".join(f"'{s}'" for s in STATUSES) + ")"
 
 
 class Message(db.Model):
@@ -30,8 +33,7 @@ class Message(db.Model):
 
     __tablename__ = "messages"
     __table_args__ = (
-        CheckConstraint("status IN ('queued', 'sending', 'sent', 'retrying', 'failed', "
-                        "'unknown')", name="status"),
+        CheckConstraint(_STATUS_CHECK, name="status"),
         Index("ix_messages_status_due", "status", "next_attempt_at"),
         # The records page: newest first, alone or within one filter.
         Index("ix_messages_created", "created_at", "id"),
@@ -72,6 +74,11 @@ class Message(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    # attempt_count when an admin last requeued it: each round gets MAX_ATTEMPTS.
+    attempts_base: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # One entry per envelope recipient, in envelope order: {"address", "state", "code",
+    # "text"}; state is pending, accepted, refused or unknown. None until the first attempt.
+    recipient_results: Mapped[list | None] = mapped_column(JSON)
     reply_code: Mapped[int | None] = mapped_column(Integer)
     reply_text: Mapped[str | None] = mapped_column(Text)
     diagnosis: Mapped[str | None] = mapped_column(Text)

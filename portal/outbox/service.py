@@ -2,16 +2,18 @@
 
 Used by the compose page and the JSON API alike. The message row is the record:
 deferred mail is committed as ``queued`` and nothing more; immediate mail is
-committed as ``sending`` before the hand-over and with its result after it.
+committed as ``sending`` (under a lease) before the hand-over and with its result after
+it. Both transitions belong to ``portal.outbox.lifecycle``.
 """
 
 from dataclasses import dataclass, field
 
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
+from portal.addresses import AddressError, normalize_address
 from portal.extensions import db
 from portal.mail import ComposeError, build_message
+from portal.outbox import lifecycle
 from portal.outbox.actors import Actor
 from portal.outbox.delivery import deliver_now
 from portal.outbox.models import Message
@@ -67,18 +69,15 @@ def choose_sender(actor: Actor, sender_id: int | None) -> tuple[Sender, str]:
 
 
 def clean_addresses(field_name: str, values: list[str]) -> list[str]:
-    """Each address validated (CR/LF refused); names the field and the bad address."""
+    """Each address checked for syntax and normalized (``portal.addresses``, as every
+    entry point does). The message names the bad address but not the field: the
+    compose page shows it under the field, the API returns the field beside it."""
     cleaned = []
     for value in values:
-        if not isinstance(value, str) or any(ch in value for ch in "\r\n\x00"):
-            raise SubmitError("invalid_address", f"{field_name}: an address contains a line "
-                              "break or is not text.", field_name)
         try:
-            cleaned.append(validate_email(value.strip(), check_deliverability=False,
-                                          globally_deliverable=False).normalized)
-        except EmailNotValidError as error:
-            raise SubmitError("invalid_address", f"{field_name}: “{value.strip()}” is not a "
-                              f"valid address ({error}).", field_name) from error
+            cleaned.append(normalize_address(value))
+        except AddressError as error:
+            raise SubmitError("invalid_address", str(error), field_name) from error
     return cleaned
 
 
@@ -127,10 +126,13 @@ def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
         msg=msg, sender_id=sender.id, sender_name=sender.name, sender_address=sender.address,
         sender_reason=reason, team_id=sender.team_id if sender.team_id else actor.team_id,
         user_id=actor.user_id, client_ip=client_ip, to=to, cc=cc, bcc=bcc, html=html,
-        text=text, template_name=template_name, resource=(sub.resource or None), mode=mode,
-        status="queued" if mode == "deferred" else "sending")
+        text=text, template_name=template_name, resource=(sub.resource or None), mode=mode)
     message.token_id, message.triggered_by = actor.token_id, actor.label
     message.idempotency_key = sub.idempotency_key
+    if mode == "deferred":
+        lifecycle.queue(message)
+    else:
+        lifecycle.start_immediate(message)
     db.session.commit()
     if mode != "deferred":
         deliver_now(message, sender, msg, current_app.config["SMTP_TIMEOUT"])

@@ -9,6 +9,7 @@ from portal.extensions import db
 from portal.htmx import render
 from portal.outbox.actors import Actor
 from portal.outbox.forms import ComposeForm, split_addresses
+from portal.outbox.lifecycle import PENDING
 from portal.outbox.models import Message
 from portal.outbox.service import Submission, SubmitError, clean_addresses, submit
 from portal.records.service import visible_messages_query
@@ -25,7 +26,6 @@ from portal.templates_.service import visible_templates
 bp = Blueprint("outbox", __name__)
 FIELD_FOR = {"html": "html_body", "template": "template_id", "text": "text_body",
              "variables": "template_id"}
-PENDING = ("queued", "sending", "retrying")
 MAX_INDIVIDUAL = 500
 
 

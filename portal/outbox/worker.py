@@ -18,7 +18,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.health.service import beat
 from portal.outbox.batch import deliver_chunk
-from portal.outbox.claim import claim_batch, recover_expired, release
+from portal.outbox.lifecycle import claim_batch, recover_expired, release
 from portal.outbox.models import Message
 from portal.senders.models import Sender
 

@@ -1,4 +1,4 @@
-"""Sent vs failed per day as an inline SVG, drawn on the server (no chart library)."""
+"""Sent, partly sent and failed mail per day as an inline SVG, drawn on the server."""
 
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -11,16 +11,20 @@ MAX_DAYS = 366
 class Chart:
     first: date
     last: date
-    days: list  # (day, sent, failed, x, width, sent_height, failed_height)
+    days: list  # (day, counts, x, width, heights): counts and heights keyed by KINDS
     peak: int
-    total_sent: int
-    total_failed: int
+    totals: dict
 
     @property
     def summary(self) -> str:
         """The text alternative: what the bars show, in words."""
         return (f"From {self.first.isoformat()} to {self.last.isoformat()}: "
-                f"{self.total_sent} sent and {self.total_failed} failed.")
+                f"{self.totals['sent']} sent, {self.totals['partial']} partly sent and "
+                f"{self.totals['failed']} failed.")
+
+
+# Bar segments from the bottom up; "failed" includes mail in doubt (unknown).
+KINDS = ("sent", "partial", "failed")
 
 
 def chart_range(date_from: date | None, date_to: date | None, today: date) -> tuple[date, date]:
@@ -33,17 +37,21 @@ def chart_range(date_from: date | None, date_to: date | None, today: date) -> tu
 
 
 def build_chart(counts: dict, first: date, last: date) -> Chart:
-    """Lay out one pair of stacked bars per day, scaled to the busiest day."""
+    """Lay out one stacked bar per day, scaled to the busiest day."""
     total_days = (last - first).days + 1
-    peak = max((c["sent"] + c["failed"] for c in counts.values()), default=0)
+    peak = max((sum(c.values()) for c in counts.values()), default=0)
     slot = (WIDTH - 2 * PAD) / total_days
     scale = (HEIGHT - 2 * PAD) / peak if peak else 0
-    days = []
+    days, totals = [], dict.fromkeys(KINDS, 0)
     for offset in range(total_days):
         day = first + timedelta(offset)
-        bucket = counts.get(day, {"sent": 0, "failed": 0})
-        x = PAD + offset * slot
-        days.append((day, bucket["sent"], bucket["failed"], round(x, 2),
-                     round(max(slot * 0.8, 1), 2), round(bucket["sent"] * scale, 2),
-                     round(bucket["failed"] * scale, 2)))
-    return Chart(first, last, days, peak, sum(d[1] for d in days), sum(d[2] for d in days))
+        bucket = {kind: counts.get(day, {}).get(kind, 0) for kind in KINDS}
+        heights, base = {}, 0.0
+        for kind in KINDS:
+            height = round(bucket[kind] * scale, 2)
+            heights[kind] = (height, round(base, 2))
+            base += height
+            totals[kind] += bucket[kind]
+        days.append((day, bucket, round(PAD + offset * slot, 2), round(max(slot * 0.8, 1), 2),
+                     heights))
+    return Chart(first, last, days, peak, totals)

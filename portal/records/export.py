@@ -24,7 +24,17 @@ COLUMNS = [
     ("attempts", lambda m: m.attempt_count),
     ("message_id", lambda m: m.message_id or ""),
     ("diagnosis", lambda m: m.diagnosis or ""),
+    ("not_accepted", lambda m: refused_summary(m.recipient_results)),
 ]
+def refused_summary(results) -> str:
+    """Recipients the server refused or that are still pending or in doubt, with replies:
+    ``gone@corp.example (refused: 550 5.1.1 ...)``."""
+    return "; ".join(
+        f"{entry['address']} ({entry['state']}: {entry['code'] or ''} {entry['text'] or ''})"
+        .replace(": )", ")").replace("  ", " ")
+        for entry in results or () if entry["state"] != "accepted")
+
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

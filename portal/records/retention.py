@@ -6,9 +6,8 @@ from sqlalchemy import delete, select
 
 from portal.dbtypes import utcnow
 from portal.extensions import db
+from portal.outbox.lifecycle import PENDING
 from portal.outbox.models import Attempt, Message
-
-PENDING = ("queued", "sending", "retrying")
 
 
 def purge(older_than_days: int, chunk: int = 5000) -> int:

@@ -8,6 +8,8 @@ from sqlalchemy.orm import defer
 
 from portal.extensions import db
 from portal.listing import after_cursor, encode_cursor
+from portal.outbox import lifecycle
+from portal.outbox.lifecycle import FINAL, RETRYABLE
 from portal.outbox.models import Message
 
 
@@ -66,7 +68,7 @@ def capped_count(user, filters) -> tuple[int, bool]:
 EXPORT_FIELDS = ("id", "created_at", "sent_at", "status", "reply_code", "reply_text",
                  "sender_name", "sender_address", "to_addrs", "cc_addrs", "bcc_addrs",
                  "subject", "template_name", "resource", "client_ip", "triggered_by",
-                 "attempt_count", "message_id", "diagnosis")
+                 "attempt_count", "message_id", "diagnosis", "recipient_results")
 
 
 def export_query(user, filters):
@@ -91,31 +93,30 @@ def stream_rows(query, chunk: int = 1000):
 
 
 def daily_counts(user, filters, first: date, last: date) -> dict:
-    """{day: {"sent": n, "failed": n}} for the chart; unknown counts as failed."""
+    """{day: {"sent": n, "partial": n, "failed": n}} for the chart; unknown counts as
+    failed."""
     day = func.date(Message.created_at)
     query = select(day, Message.status, func.count()).where(
         Message.created_at >= datetime.combine(first, time.min, tzinfo=UTC),
         Message.created_at < datetime.combine(last + timedelta(1), time.min, tzinfo=UTC),
-        Message.status.in_(("sent", "failed", "unknown")))
+        Message.status.in_(FINAL))
     query = filters.apply(visible_messages_query(user, query)).group_by(day, Message.status)
     counts: dict = {}
     for raw_day, status, count in db.session.execute(query):
         key = raw_day if isinstance(raw_day, date) else date.fromisoformat(str(raw_day)[:10])
-        bucket = counts.setdefault(key, {"sent": 0, "failed": 0})
-        bucket["sent" if status == "sent" else "failed"] += count
+        bucket = counts.setdefault(key, {"sent": 0, "partial": 0, "failed": 0})
+        bucket[status if status in ("sent", "partial") else "failed"] += count
     return counts
 
 
 def can_retry(user, message: Message) -> bool:
-    return message.status in ("failed", "unknown") and user.can_admin_team(message.team_id)
+    """Admins of the message's team may requeue mail that failed, is in doubt, or was
+    refused for some recipients (then only those get it again)."""
+    return message.status in RETRYABLE and user.can_admin_team(message.team_id)
 
 
 def retry(user, message: Message) -> None:
-    """Put a failed or unknown message back in the queue for the worker."""
+    """Requeue a failed, partial or unknown message for the refused / in-doubt recipients."""
     if not can_retry(user, message):
-        raise PermissionError("Only admins can retry failed or unknown messages.")
-    message.status = "queued"
-    message.next_attempt_at = None
-    message.claimed_by = None
-    message.lease_until = None
-    db.session.flush()
+        raise PermissionError("Only admins can retry failed, partial or unknown messages.")
+    lifecycle.requeue(message)

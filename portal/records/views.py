@@ -8,6 +8,7 @@ from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.htmx import redirect, render
 from portal.listing import decode_cursor
+from portal.outbox import lifecycle
 from portal.outbox.models import STATUSES
 from portal.records import service
 from portal.records.chart import build_chart, chart_range
@@ -74,6 +75,7 @@ def detail(message_pk: int):
     if message is None:
         abort(404)
     return render("records/detail.html", message=message,
+                  recipients=lifecycle.recipients_of(message),
                   can_retry=service.can_retry(current_user, message))
 
 
@@ -98,7 +100,8 @@ def body(message_pk: int):
 @bp.route("/messages/<int:message_pk>/retry", methods=["GET", "POST"])
 @login_required
 def retry(message_pk: int):
-    """Failed mail is requeued at once; unknown mail first asks, as it may deliver twice."""
+    """Failed or partial mail is requeued for the recipients not yet reached; unknown mail
+    first asks, as it may deliver twice."""
     message = service.get_visible_message(current_user, message_pk)
     if message is None:
         abort(404)
@@ -106,8 +109,11 @@ def retry(message_pk: int):
         abort(403)
     if request.method == "GET" or (message.status == "unknown"
                                    and request.form.get("confirm") != "yes"):
-        return render("records/retry.html", message=message)
+        return render("records/retry.html", message=message,
+                      targets=lifecycle.retry_envelope(message))
+    targets = lifecycle.retry_envelope(message)
     service.retry(current_user, message)
     db.session.commit()
-    flash(f"Message #{message.id} is queued again; the worker will send it shortly.", "success")
+    flash(f"Message #{message.id} is queued again for {len(targets)} recipient(s); the worker "
+          "will send it shortly.", "success")
     return redirect(url_for("records.detail", message_pk=message.id))

@@ -3,8 +3,10 @@
 from dataclasses import dataclass
 
 from portal.dbtypes import utcnow
-from portal.mail import Diagnosis, ProbeReport, build_test_mail, diagnose, probe
-from portal.outbox.records import new_message, record_outcome
+from portal.extensions import db
+from portal.mail import Diagnosis, ProbeReport, SendResult, build_test_mail, diagnose, probe
+from portal.outbox import lifecycle
+from portal.outbox.records import new_message
 from portal.senders.models import Sender
 from portal.senders.service import smtp_settings
 
@@ -32,23 +34,29 @@ def check_connection(values: dict, stored: Sender | None, timeout: float) -> Che
 
 def send_test_mail(values: dict, stored: Sender | None, timeout: float, *,
                    user_id: int | None, client_ip: str | None) -> CheckResult:
-    """Send the test mail and keep it as a sending record with template "Test mail"."""
+    """Send the test mail and keep it as a sending record with template "Test mail".
+
+    The record is committed as started before the hand-over, like any immediate send,
+    so a request that dies mid-way leaves it for recovery rather than nowhere.
+    """
     recipient = values["test_recipient"]
     settings = smtp_settings(values, stored, timeout)
     msg = build_test_mail(values["address"], values["display_name"], recipient)
-    started = utcnow()
-    report = probe(settings, values["address"], recipient, msg)
     message = new_message(
         msg=msg, sender_id=stored.id if stored is not None else None,
         sender_name=values.get("name") or values["display_name"],
         sender_address=values["address"], sender_reason="test mail",
         team_id=values.get("team_id"), user_id=user_id, client_ip=client_ip, to=[recipient],
         html=msg.get_body(("html",)).get_content(), text=None,
-        template_name=TEST_MAIL_TEMPLATE, resource=None, mode="immediate", status="sending")
+        template_name=TEST_MAIL_TEMPLATE, resource=None, mode="immediate")
+    lifecycle.start_immediate(message)
+    db.session.commit()
+    started = utcnow()
+    report = probe(settings, values["address"], recipient, msg)
     last = report.steps[-1] if report.steps else None
-    reply = (last.code, last.text) if report.ok and last is not None else None
-    record_outcome(message, started, reply=reply, error=report.error)
-    return CheckResult("mail", report, _diagnosis(report), recipient, message_pk=None)
+    result = SendResult(last.code, last.text, [recipient], {}) if report.ok else None
+    lifecycle.finish_immediate(message, started, result=result, error=report.error)
+    return CheckResult("mail", report, _diagnosis(report), recipient, message_pk=message.id)
 
 
 def _diagnosis(report: ProbeReport) -> Diagnosis | None:

@@ -9,7 +9,7 @@ from portal.crypto import SecretUnreadable
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.htmx import redirect, render
-from portal.mail import get_preset
+from portal.mail import ComposeError, get_preset
 from portal.senders import (
     hooks,  # noqa: F401  (banner and team-deletion check)
     service,
@@ -19,6 +19,8 @@ from portal.senders.forms import SenderForm
 from portal.teams.service import administered_teams
 
 bp = Blueprint("senders", __name__, url_prefix="/senders")
+# Which form field a value refused while building the test mail came from.
+COMPOSE_FIELDS = {"to": "test_recipient", "from_address": "address"}
 
 
 def _sender_or_404(sender_id: int):
@@ -129,9 +131,7 @@ def check():
     raw_id = request.form.get("sender_id", "")
     stored = _sender_or_404(parse_id(raw_id) or 0) if raw_id else None
     form = _form(stored)
-    problems = form.connection_errors()
-    if action == "mail" and not form.test_recipient.data:
-        problems["test_recipient"] = ["Enter a test recipient to send the test mail to."]
+    problems = {**form.connection_errors(), **_test_recipient_problems(form, action)}
     if not problems and not form.password.data and service.moved_away(form.values(), stored):
         problems["password"] = ["Enter the password again: the stored one is only sent to "
                                 "the host and username it was saved with."]
@@ -148,7 +148,23 @@ def check():
     except SecretUnreadable as error:
         return render("senders/_check_result.html", status=422, form=form,
                       problems={"password": [str(error)]})
+    except ComposeError as error:  # the mail core refused a value the form accepted
+        field = COMPOSE_FIELDS.get(error.field, "display_name")
+        message = str(error).removeprefix(f"{error.field}: ")  # the panel adds the label
+        return render("senders/_check_result.html", status=422, form=form,
+                      problems={field: [message]})
     return render("senders/_check_result.html", result=result, form=form)
+
+
+def _test_recipient_problems(form: SenderForm, action: str) -> dict:
+    """The test recipient is checked like any recipient whenever it is filled in (Test
+    connection uses it for RCPT TO as well); Send test mail cannot do without one.
+    Runs after ``form.validate()``, so the field's own errors are known."""
+    if form.test_recipient.errors:
+        return {"test_recipient": list(form.test_recipient.errors)}
+    if action == "mail" and not form.test_recipient.data:
+        return {"test_recipient": ["Enter a test recipient to send the test mail to."]}
+    return {}
 
 
 @bp.get("/preset")

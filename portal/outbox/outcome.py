@@ -1,0 +1,102 @@
+"""What one attempt means for a message: its new status, recipients, diagnosis, backoff.
+
+Computes the values the lifecycle stores (it writes nothing itself). ``row`` is any
+object with a message's columns: an ORM ``Message`` or a Core row of the worker.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+
+from portal.dbtypes import utcnow
+from portal.mail import DeliveryError
+from portal.mail.diagnosis import diagnose, diagnose_in_doubt
+from portal.mail.errors import refused_error
+from portal.outbox import recipients as rcpt
+
+
+@dataclass
+class Outcome:
+    """The message's new column values (``b_id`` keyed) and its attempt row."""
+
+    status: str
+    values: dict
+    attempt: dict
+
+
+def in_doubt_error() -> DeliveryError:
+    """What recovery records for a hand-over whose worker or request died mid-way."""
+    return DeliveryError("handover", "protocol", "the hand-over was interrupted (the worker "
+                         "or request stopped); the server's answer was never received",
+                         code=None, kind="transient", in_doubt=True)
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """Exponential backoff with jitter: base · 2^(n-1), ±25 % (so each wait is longer
+    than the one before), capped."""
+    config = current_app.config
+    base = float(config.get("RETRY_BASE_SECONDS", 60))
+    delay = min(base * 2 ** (attempt - 1), float(config.get("RETRY_MAX_SECONDS", 3600)))
+    return timedelta(seconds=delay * random.uniform(0.75, 1.25))
+
+
+def _text(found) -> str:
+    return f"{found.cause} {found.advice}"
+
+
+def _describe(status: str, results: list, error: DeliveryError | None, attempts: int):
+    """The stored diagnosis: final wording for final states, none for sent mail."""
+    if status == "sent":
+        return None
+    if status == "unknown":
+        return _text(diagnose_in_doubt(error.step if error else None))
+    final = status != "retrying"
+    refused = rcpt.refusals(results, final_only=final)
+    counts = rcpt.tally(results)
+    if error is not None and not error.recipients and not counts["accepted"]:
+        return _text(diagnose(error, final=final, attempts=attempts))
+    if not refused:
+        return _text(diagnose(error, final=final, attempts=attempts)) if error else None
+    found = _text(diagnose(refused_error(refused), final=final, attempts=attempts))
+    if counts["accepted"]:
+        found = f"{counts['accepted']} of {len(results)} recipients accepted. {found}"
+    return found
+
+
+def _attempt_outcome(result, error: DeliveryError | None) -> str:
+    if error is not None:
+        return "unknown" if error.maybe_delivered else "failed"
+    return "partial" if result.refused else "sent"
+
+
+def outcome(row, started, *, result=None, error: DeliveryError | None = None) -> Outcome:
+    """One attempt's outcome: a ``SendResult`` (some recipients accepted) or an error."""
+    now, number = utcnow(), row.attempt_count + 1
+    results = rcpt.current(row.recipient_results, row.to_addrs, row.cc_addrs, row.bcc_addrs)
+    attempted = rcpt.envelope(results)
+    if error is None:
+        results = rcpt.apply_attempt(results, attempted, accepted_reply=(result.code, result.text),
+                                     refused=result.refused)
+        code, text = result.code, result.text
+    else:
+        results = rcpt.apply_attempt(results, attempted, refused=error.recipients, error=error)
+        code, text = error.code, error.text
+    attempts = number - (row.attempts_base or 0)
+    if rcpt.tally(results)[rcpt.PENDING] and attempts >= int(current_app.config["MAX_ATTEMPTS"]):
+        results = rcpt.give_up(results, attempts)
+    status = rcpt.status_of(results)
+    diagnosis = _describe(status, results, error, attempts)
+    values = {"b_id": row.id, "status": status, "attempt_count": number,
+              "last_attempt_at": now, "reply_code": code, "reply_text": text,
+              "sent_at": now if error is None else row.sent_at, "diagnosis": diagnosis,
+              "next_attempt_at": now + retry_delay(attempts) if status == "retrying" else None,
+              "claimed_by": None, "lease_until": None, "recipient_results": results}
+    attempt = {"message_pk": row.id, "number": number, "started_at": started,
+               "finished_at": now, "outcome": _attempt_outcome(result, error),
+               "step": error.step if error else None, "reply_code": code, "reply_text": text,
+               "diagnosis": diagnosis}
+    return Outcome(status, values, attempt)

@@ -1,0 +1,154 @@
+"""Per-recipient outcomes: partial delivery, deferred recipients retried alone, resend to
+refused recipients only, dropped links — against real SMTP servers."""
+
+from sqlalchemy import update
+
+from portal.dbtypes import utcnow
+from portal.extensions import db
+from portal.outbox.actors import Actor
+from portal.outbox.models import Message
+from portal.outbox.service import Submission, submit
+from portal.outbox.worker import Worker
+from tests.conftest import login
+from tests.outbox_helpers import AUTH
+from tests.smtp_servers import _Replies
+
+GONE = "550 5.1.1 <gone@corp.example>: Recipient address rejected: User unknown"
+LATER = "451 4.7.1 <slow@corp.example>: Recipient address rejected: try again later"
+
+
+def _submit(app, sender_id, to):
+    with app.app_context():
+        sub = Submission(to=list(to), subject="Daily report", html="<p>Figures.</p>",
+                         sender_id=sender_id)
+        return submit(Actor(label="scheduler", team_ids=None), sub, None).id
+
+
+def _message(app, pk):
+    with app.app_context():
+        message = db.session.get(Message, pk)
+        attempts = [(a.outcome, a.reply_code) for a in message.attempts]
+        db.session.expunge(message)
+        return message, attempts
+
+
+def _states(message):
+    return {entry["address"]: entry["state"] for entry in message.recipient_results}
+
+
+def _make_due(app):
+    with app.app_context():
+        db.session.execute(update(Message).values(next_attempt_at=utcnow()))
+        db.session.commit()
+
+
+def test_one_refused_recipient_does_not_stop_the_others(app, smtpd_factory,
+                                                         make_smtp_sender):
+    server = smtpd_factory("plain", auth=AUTH, reply={"rcpt": {"gone@corp.example": GONE}})
+    sid = make_smtp_sender(server, mode="immediate")
+    pk = _submit(app, sid, ["good@corp.example", "gone@corp.example"])
+    message, _ = _message(app, pk)
+    assert message.status == "partial"
+    assert [m.rcpt_tos for m in server.messages] == [["good@corp.example"]]
+    assert _states(message) == {"good@corp.example": "accepted", "gone@corp.example": "refused"}
+    refused = next(e for e in message.recipient_results if e["state"] == "refused")
+    assert (refused["code"], refused["text"]) == (550, GONE[4:])  # verbatim
+    assert message.diagnosis.startswith("1 of 2 recipients accepted")
+
+
+def test_deferred_recipient_is_retried_alone_with_the_same_bytes(app, smtpd_factory,
+                                                                 make_smtp_sender):
+    server = smtpd_factory("plain", auth=AUTH, reply={"rcpt": {"slow@corp.example": LATER}})
+    sid = make_smtp_sender(server)
+    pk = _submit(app, sid, ["good@corp.example", "slow@corp.example"])
+    Worker(app).run_once()
+    message, _ = _message(app, pk)
+    assert message.status == "retrying" and message.next_attempt_at is not None
+    assert _states(message) == {"good@corp.example": "accepted", "slow@corp.example": "pending"}
+    assert "will be retried" in message.diagnosis
+
+    server.replies = _Replies(None)  # the server takes it now
+    _make_due(app)
+    Worker(app).run_once()
+    message, attempts = _message(app, pk)
+    assert message.status == "sent" and attempts == [("partial", 250), ("sent", 250)]
+    assert [m.rcpt_tos for m in server.messages] == [["good@corp.example"],
+                                                     ["slow@corp.example"]]
+    assert server.messages[0].content == server.messages[1].content  # same bytes, same ID
+    assert message.diagnosis is None
+
+
+def test_deferred_recipient_out_of_attempts_is_refused_with_final_wording(
+        app, smtpd_factory, make_smtp_sender):
+    app.config["MAX_ATTEMPTS"] = 2
+    server = smtpd_factory("plain", auth=AUTH, reply={"rcpt": {"slow@corp.example": LATER}})
+    pk = _submit(app, make_smtp_sender(server), ["good@corp.example", "slow@corp.example"])
+    for _ in range(3):
+        Worker(app).run_once()
+        _make_due(app)
+    message, attempts = _message(app, pk)
+    assert message.status == "partial" and len(attempts) == 2
+    assert _states(message)["slow@corp.example"] == "refused"
+    assert len(server.messages) == 1
+    assert "will be retried" not in message.diagnosis
+    assert "2 attempts" in message.diagnosis
+
+
+def test_all_recipients_deferred_then_nobody_lost(app, smtpd_factory, make_smtp_sender):
+    server = smtpd_factory("plain", auth=AUTH, reply={"rcpt": "451 4.3.0 Try later"})
+    pk = _submit(app, make_smtp_sender(server), ["a@corp.example", "b@corp.example"])
+    Worker(app).run_once()
+    assert _message(app, pk)[0].status == "retrying" and server.messages == []
+
+
+def test_resend_to_refused_recipients_only(app, world, smtpd_factory, make_smtp_sender,
+                                           client):
+    server = smtpd_factory("plain", auth=AUTH, reply={"rcpt": {"gone@corp.example": GONE}})
+    sid = make_smtp_sender(server, team_id=world["red"], mode="immediate")
+    pk = _submit(app, sid, ["good@corp.example", "gone@corp.example"])
+    server.replies = _Replies(None)  # the mailbox was created meanwhile
+    login(client, "red_admin")
+    page = client.get(f"/messages/{pk}/retry").get_data(as_text=True)
+    assert "gone@corp.example" in page and "good@corp.example" not in page
+    assert client.post(f"/messages/{pk}/retry", data={"confirm": "yes"}).status_code == 303
+    Worker(app).run_once()
+    message, attempts = _message(app, pk)
+    assert message.status == "sent" and len(attempts) == 2
+    assert [m.rcpt_tos for m in server.messages] == [["good@corp.example"],
+                                                     ["gone@corp.example"]]
+
+
+def test_agent_cannot_resend(app, world, smtpd_factory, make_smtp_sender, client):
+    server = smtpd_factory("plain", auth=AUTH, reply={"rcpt": {"gone@corp.example": GONE}})
+    sid = make_smtp_sender(server, team_id=world["red"], mode="immediate")
+    with app.app_context():
+        actor = Actor(label="agent", team_ids=frozenset({world["red"]}), team_id=world["red"],
+                      user_id=world["red_agent"])
+        pk = submit(actor, Submission(to=["good@corp.example", "gone@corp.example"],
+                                      subject="Hi", html="<p>x</p>", sender_id=sid), None).id
+    login(client, "red_agent")
+    assert client.post(f"/messages/{pk}/retry", data={"confirm": "yes"}).status_code == 403
+
+
+def test_detail_page_and_api_list_each_recipient(app, world, smtpd_factory, make_smtp_sender,
+                                                 client):
+    server = smtpd_factory("plain", auth=AUTH, reply={"rcpt": {"gone@corp.example": GONE}})
+    sid = make_smtp_sender(server, team_id=world["red"], mode="immediate")
+    pk = _submit(app, sid, ["good@corp.example", "gone@corp.example"])
+    login(client, "red_admin")
+    page = client.get(f"/messages/{pk}").get_data(as_text=True)
+    assert "Resend to refused recipients" in page
+    assert "User unknown" in page and "rcpt-refused" in page and "rcpt-accepted" in page
+    listing = client.get("/records?result=partial").get_data(as_text=True)
+    assert f"/messages/{pk}" in listing
+    export = client.get("/records/export.csv?result=partial").get_data(as_text=True)
+    assert "partial" in export and "gone@corp.example (refused: 550" in export
+
+
+def test_all_refused_fails_without_retry(app, smtpd_factory, make_smtp_sender):
+    server = smtpd_factory("plain", auth=AUTH, reply={"rcpt": GONE})
+    pk = _submit(app, make_smtp_sender(server), ["gone@corp.example"])
+    Worker(app).run_once()
+    message, attempts = _message(app, pk)
+    assert message.status == "failed" and attempts == [("failed", 550)]
+    assert message.reply_text == GONE[4:]  # kept verbatim, nothing put before it
