@@ -28,3 +28,10 @@ class WholeNumberField(IntegerField):
             super().process_formdata(valuelist)
         except ValueError as error:
             raise ValueError(f"{self.label.text} must be a whole number.") from error
+
+
+def labelled(label: str, errors) -> str:
+    """A field's errors with the field named once: ``"Port: must be …"`` style, but
+    ``"Port must be a number …"`` is left alone (it names the field already)."""
+    text = " ".join(errors) if not isinstance(errors, str) else errors
+    return text if text.startswith(label) else f"{label}: {text}"

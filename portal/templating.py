@@ -1,8 +1,10 @@
 """What every template can use: banners, navigation flags and small filters."""
 
 from flask_login import current_user
+from markupsafe import Markup
 
 from portal.banners import current_banners
+from portal.forms import labelled
 from portal.htmx import is_htmx
 
 
@@ -16,6 +18,14 @@ def register(app) -> None:
             "nav_is_system_admin": bool(user and user.is_system_admin),
             "is_htmx": is_htmx(),
         }
+
+    @app.template_filter("labelled")
+    def labelled_html(label: str, errors) -> Markup:
+        """``labelled`` for a page: the field's name in bold where it is put in front."""
+        text = labelled(label, errors)
+        if text.startswith(f"{label}: "):
+            return Markup("<strong>{}</strong>: {}").format(label, text[len(label) + 2:])
+        return Markup("{}").format(text)
 
     @app.template_filter("when")
     def when(value):

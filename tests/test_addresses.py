@@ -157,6 +157,14 @@ def test_check_panel_names_the_sender_address_once(client, world, smtpd_factory)
     assert body.count("Sender address") == 1
 
 
+def test_check_panel_names_a_field_once_when_its_message_does(client, world, smtpd_factory):
+    server = smtpd_factory("plain", auth=AUTH)
+    login(client, "root")
+    body = _check(client, server, "connection", port="70000").get_data(as_text=True)
+    assert "Port must be a number between 1 and 65535." in body
+    assert "Port: Port" not in body and "Port</strong>: Port" not in body
+
+
 # --- users -------------------------------------------------------------------------------
 
 NEW_USER = {"username": "carol", "display_name": "Carol", "password": "longenough1",

@@ -138,7 +138,7 @@ def test_auth_failure_does_not_burn_the_queue(app, smtpd_factory, make_smtp_send
     assert states == ["failed", "queued", "queued", "queued", "queued"]
     waiting = _message(app, pks[1])
     assert waiting.attempt_count == 0 and waiting.next_attempt_at > utcnow()
-    assert "could not connect" in waiting.diagnosis
+    assert "could not log in" in waiting.diagnosis
 
 
 def test_unknown_is_never_resent(app, smtpd_factory, make_smtp_sender):

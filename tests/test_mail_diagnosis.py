@@ -245,3 +245,11 @@ def test_preset_lookup_and_order():
     assert get_preset("nope") is None and get_preset(None) is None
     assert all(p.encryption in ENCRYPTIONS for p in PRESETS)
     assert "login user" in get_preset("qq").advice
+
+
+@pytest.mark.parametrize("step, words", [("auth", "could not check the login"),
+                                          ("connect", "not taking connections"),
+                                          ("rcpt", "refused the mail temporarily")])
+def test_temporary_refusal_names_what_was_refused(step, words):
+    err = from_reply(step, 454, b"4.7.0 Temporary failure, try again")
+    assert err.reason == "temporary" and words in diagnose(err).cause

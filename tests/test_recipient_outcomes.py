@@ -152,3 +152,84 @@ def test_all_refused_fails_without_retry(app, smtpd_factory, make_smtp_sender):
     message, attempts = _message(app, pk)
     assert message.status == "failed" and attempts == [("failed", 550)]
     assert message.reply_text == GONE[4:]  # kept verbatim, nothing put before it
+
+
+def _statuses(app, pks):
+    with app.app_context():
+        rows = db.session.query(Message.id, Message.status, Message.diagnosis).filter(
+            Message.id.in_(pks)).order_by(Message.id)
+        return [(status, diagnosis or "") for _, status, diagnosis in rows]
+
+
+def test_dropped_link_mid_batch_reconnects_without_pausing(app, smtpd_factory,
+                                                            make_smtp_sender):
+    # MAIL, RCPT, DATA per message: the 5th command is the second message's RCPT.
+    server = smtpd_factory("plain", auth=AUTH, drop_after=4)
+    sid = make_smtp_sender(server)
+    pks = [_submit(app, sid, [f"user{n}@corp.example"]) for n in range(4)]
+    Worker(app).run_once()
+    found = _statuses(app, pks)
+    assert [status for status, _ in found] == ["sent", "retrying", "sent", "sent"]
+    assert "will be retried" in found[1][1]
+    assert not any("Waiting" in diagnosis for _, diagnosis in found)
+    assert server.sessions == 2 and "DROP rcpt" in server.commands
+    assert sorted(m.rcpt_tos[0] for m in server.messages) == [
+        "user0@corp.example", "user2@corp.example", "user3@corp.example"]
+
+
+def test_link_dropped_after_the_final_dot_leaves_only_that_message_in_doubt(
+        app, smtpd_factory, make_smtp_sender):
+    server = smtpd_factory("plain", auth=AUTH, drop_at="data_end", drop_times=1)
+    sid = make_smtp_sender(server)
+    pks = [_submit(app, sid, [f"user{n}@corp.example"]) for n in range(3)]
+    Worker(app).run_once()
+    found = _statuses(app, pks)
+    assert [status for status, _ in found] == ["unknown", "sent", "sent"]
+    assert "may or may not" in found[0][1] and "second copy" in found[0][1]
+    assert len(server.messages) == 3 and server.sessions == 2
+
+
+def test_reconnect_that_fails_pauses_the_rest(app, smtpd_factory, make_smtp_sender):
+    server = smtpd_factory("plain", auth=AUTH, drop_after=1)
+    sid = make_smtp_sender(server)
+    pks = [_submit(app, sid, [f"user{n}@corp.example"]) for n in range(3)]
+    # The first login works; after the drop every login fails (None: answer normally).
+    server.replies = _Replies({"auth": [None, *["454 4.7.0 Temporary authentication failure"]
+                                              * 9]})
+    Worker(app).run_once()
+    found = _statuses(app, pks)
+    # The dropped message is retried later; the next one finds the login failing after
+    # three tries (one reconnect and two backed-off ones) and the rest of the claim waits.
+    assert server.commands.count("AUTH PLAIN") == 4
+    assert [status for status, _ in found[:2]] == ["retrying", "retrying"]
+    assert "could not check the login" in found[1][1]
+    assert found[2][0] == "queued"
+    assert found[2][1].startswith("Waiting: the sender could not log in (auth")
+
+
+def test_refused_and_deferred_are_told_apart_while_retrying(app, smtpd_factory,
+                                                            make_smtp_sender):
+    server = smtpd_factory("plain", auth=AUTH, reply={"rcpt": {"gone@corp.example": GONE,
+                                                               "slow@corp.example": LATER}})
+    pk = _submit(app, make_smtp_sender(server),
+                 ["good@corp.example", "gone@corp.example", "slow@corp.example"])
+    Worker(app).run_once()
+    message, _ = _message(app, pk)
+    assert message.status == "retrying"
+    refused_part, _, deferred_part = message.diagnosis.partition("temporarily")
+    assert refused_part.startswith("1 of 3 recipients accepted.")
+    assert "gone@corp.example (550)" in refused_part and "slow" not in refused_part
+    assert "slow@corp.example (451)" in deferred_part
+    assert "retried automatically" in deferred_part
+
+
+def test_too_many_recipients_at_rcpt_is_deferred_not_refused(app, smtpd_factory,
+                                                             make_smtp_sender):
+    # Postfix and RFC 5321 §4.5.3.1.10: a 552 "too many recipients" means "later".
+    server = smtpd_factory("plain", auth=AUTH, reply={"rcpt": {
+        "c@corp.example": "552 5.5.3 Error: too many recipients"}})
+    pk = _submit(app, make_smtp_sender(server), ["a@corp.example", "c@corp.example"])
+    Worker(app).run_once()
+    message, _ = _message(app, pk)
+    assert message.status == "retrying"
+    assert _states(message) == {"a@corp.example": "accepted", "c@corp.example": "pending"}

@@ -70,6 +70,19 @@ def test_failed_test_mail_recorded_with_diagnosis(app, root, smtpd_factory):
         assert "authorization code" in record.diagnosis
 
 
+def test_deferred_test_mail_is_final_and_not_promised_a_retry(app, root, smtpd_factory):
+    # The worker would retry with the stored settings, not the ones being tested.
+    server = smtpd_factory("plain", auth=AUTH, reply={"rcpt": "451 4.3.0 Try again later"})
+    body = _check(root, server, action="mail", test_recipient="me@example.org")
+    text = body.get_data(as_text=True)
+    assert "451 4.3.0 Try again later" in text and "retried automatically" not in text
+    assert "try again in a few minutes" in text
+    with app.app_context():
+        record = db.session.scalar(select(Message))
+        assert record.status == "failed" and record.next_attempt_at is None
+        assert "Gave up after 1 attempt" in record.diagnosis
+
+
 def test_untrusted_ca_then_success_with_pasted_pem(root, smtpd_factory):
     server = smtpd_factory("starttls", auth=AUTH)
     body = _check(root, server, ca_cert="").get_data(as_text=True)

@@ -97,7 +97,9 @@ def _slow_server():
 
 
 def _kill_mid_batch(app, tmp_path, handler, at_least: int):
-    worker = _spawn(app, tmp_path, "--batch", "100", "--interval", "0.1")
+    # One claim takes the whole queue: a kill never lands between two batches, where
+    # nothing is on the wire.
+    worker = _spawn(app, tmp_path, "--batch", "1000", "--interval", "0.1")
     assert _wait(lambda: sum(handler.received.values()) >= at_least, timeout=120), \
         worker.stderr.read().decode()[-2000:]
     worker.send_signal(signal.SIGKILL)

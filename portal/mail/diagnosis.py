@@ -128,6 +128,12 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "If it keeps failing, check the server settings with IT."),
 }
 _FALLBACK = _TEXTS["protocol"]
+# A temporary refusal before any mail was offered is not a refusal of the mail.
+_TEMPORARY_AT = {
+    "connect": "The server is not taking connections just now ({reply}).",
+    "ehlo": "The server is not taking connections just now ({reply}).",
+    "auth": "The server could not check the login just now ({reply}).",
+}
 # Replies that arrive at RCPT TO without being about the recipient (Postfix delays the
 # refusal of a sender, relay or client until then).
 _ABOUT_RECIPIENTS = frozenset({"recipient_rejected", "temporary", "protocol"})
@@ -176,6 +182,8 @@ def diagnose(err: DeliveryError, final: bool = False, attempts: int | None = Non
     if err.maybe_delivered:
         return diagnose_in_doubt(err.step)
     cause, advice = _TEXTS.get(err.reason, _FALLBACK)
+    if err.reason == "temporary":
+        cause = _TEMPORARY_AT.get(err.step, cause)
     cause = cause.format(reply=_reply(err))
     if err.step == "rcpt" and err.reason not in _ABOUT_RECIPIENTS:
         cause += " The server said so at RCPT TO, but it is not about the recipient address."

@@ -84,10 +84,11 @@ def start_immediate(message: Message) -> None:
 
 
 def finish_immediate(message: Message, started, *, result=None,
-                     error: DeliveryError | None = None) -> Outcome:
-    """Store an immediate send's outcome (the caller commits); reloads ``message``."""
+                     error: DeliveryError | None = None, retry: bool = True) -> Outcome:
+    """Store an immediate send's outcome (the caller commits); reloads ``message``.
+    Deferred recipients go to the worker unless ``retry`` is False."""
     db.session.flush()
-    found = outcome(message, started, result=result, error=error)
+    found = outcome(message, started, result=result, error=error, retry=retry)
     store([found])
     db.session.expire(message)
     return found
@@ -162,6 +163,9 @@ def fail_claimed(pks: list[int], claim_id: str, error: DeliveryError) -> None:
     db.session.commit()
 
 
+_PAUSE_WHAT = {"tls": "set up a secure connection", "auth": "log in"}
+
+
 def pause(claim_id: str, pks: list[int], error: DeliveryError) -> None:
     """A sender that cannot connect, set up TLS or log in: the rest of its claim waits
     ``SENDER_PAUSE_SECONDS`` without using up attempts."""
@@ -171,7 +175,8 @@ def pause(claim_id: str, pks: list[int], error: DeliveryError) -> None:
     _execute(update(Message).where(Message.id.in_(pks), Message.claimed_by == claim_id,
                                    Message.status.in_(DUE))
              .values(claimed_by=None, lease_until=None, next_attempt_at=_lease(pause_for),
-                     diagnosis=f"Waiting: the sender could not connect ({error}).")
+                     diagnosis=f"Waiting: the sender could not "
+                               f"{_PAUSE_WHAT.get(error.step, 'connect')} ({error}).")
              .execution_options(synchronize_session=False))
     db.session.commit()
 

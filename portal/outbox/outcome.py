@@ -49,22 +49,31 @@ def _text(found) -> str:
 
 
 def _describe(status: str, results: list, error: DeliveryError | None, attempts: int):
-    """The stored diagnosis: final wording for final states, none for sent mail."""
+    """The stored diagnosis: final wording for final states, none for sent mail.
+
+    Per recipient when the server judged recipients one by one: how many it accepted,
+    why it refused the others for good, and which ones are deferred to a later attempt.
+    """
     if status == "sent":
         return None
     if status == "unknown":
         return _text(diagnose_in_doubt(error.step if error else None))
     final = status != "retrying"
-    refused = rcpt.refusals(results, final_only=final)
     counts = rcpt.tally(results)
-    if error is not None and not error.recipients and not counts["accepted"]:
+    if error is not None and not error.recipients and not counts[rcpt.ACCEPTED]:
         return _text(diagnose(error, final=final, attempts=attempts))
-    if not refused:
-        return _text(diagnose(error, final=final, attempts=attempts)) if error else None
-    found = _text(diagnose(refused_error(refused), final=final, attempts=attempts))
-    if counts["accepted"]:
-        found = f"{counts['accepted']} of {len(results)} recipients accepted. {found}"
-    return found
+    refused = rcpt.refusals(results)
+    deferred = {address: reply for address, reply
+                in rcpt.refusals(results, final_only=False).items() if address not in refused}
+    parts = [f"{counts[rcpt.ACCEPTED]} of {len(results)} recipients accepted."
+             if counts[rcpt.ACCEPTED] else ""]
+    if refused:
+        parts.append(_text(diagnose(refused_error(refused), final=True, attempts=attempts)))
+    if deferred:
+        parts.append(_text(diagnose(refused_error(deferred), attempts=attempts)))
+    elif error is not None and not refused:
+        parts.append(_text(diagnose(error, final=final, attempts=attempts)))
+    return " ".join(part for part in parts if part) or None
 
 
 def _attempt_outcome(result, error: DeliveryError | None) -> str:
@@ -73,8 +82,13 @@ def _attempt_outcome(result, error: DeliveryError | None) -> str:
     return "partial" if result.refused else "sent"
 
 
-def outcome(row, started, *, result=None, error: DeliveryError | None = None) -> Outcome:
-    """One attempt's outcome: a ``SendResult`` (some recipients accepted) or an error."""
+def outcome(row, started, *, result=None, error: DeliveryError | None = None,
+            retry: bool = True) -> Outcome:
+    """One attempt's outcome: a ``SendResult`` (some recipients accepted) or an error.
+
+    ``retry=False`` (a sender's test mail, sent with settings that may never be saved)
+    makes it final at once instead of leaving deferred recipients to the worker.
+    """
     now, number = utcnow(), row.attempt_count + 1
     results = rcpt.current(row.recipient_results, row.to_addrs, row.cc_addrs, row.bcc_addrs)
     attempted = rcpt.envelope(results)
@@ -86,7 +100,8 @@ def outcome(row, started, *, result=None, error: DeliveryError | None = None) ->
         results = rcpt.apply_attempt(results, attempted, refused=error.recipients, error=error)
         code, text = error.code, error.text
     attempts = number - (row.attempts_base or 0)
-    if rcpt.tally(results)[rcpt.PENDING] and attempts >= int(current_app.config["MAX_ATTEMPTS"]):
+    out_of_attempts = attempts >= int(current_app.config["MAX_ATTEMPTS"])
+    if rcpt.tally(results)[rcpt.PENDING] and (out_of_attempts or not retry):
         results = rcpt.give_up(results, attempts)
     status = rcpt.status_of(results)
     diagnosis = _describe(status, results, error, attempts)

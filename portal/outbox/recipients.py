@@ -11,6 +11,8 @@ from collections import Counter
 from collections.abc import Iterable
 
 from portal.mail import DeliveryError, envelope_recipients
+from portal.mail.classify import classify_reply
+from portal.mail.errors import PERMANENT
 
 PENDING, ACCEPTED, REFUSED, UNKNOWN = "pending", "accepted", "refused", "unknown"
 STATES = (PENDING, ACCEPTED, REFUSED, UNKNOWN)
@@ -38,7 +40,8 @@ def apply_attempt(results: list[dict], attempted: list[str], *, accepted_reply=N
                   refused: dict | None = None, error: DeliveryError | None = None) -> list:
     """Each attempted recipient's new state after one attempt.
 
-    ``refused`` holds the RCPT refusals (4xx: still pending, 5xx: refused for good);
+    ``refused`` holds the RCPT refusals (temporary ones, 4xx and the like of 552 "too
+    many recipients", stay pending; the others are refused for good);
     the others were accepted (``accepted_reply`` is the DATA reply) or share the fate of
     the message-level ``error``: in doubt, to be retried, or refused with it.
     """
@@ -49,7 +52,8 @@ def apply_attempt(results: list[dict], attempted: list[str], *, accepted_reply=N
         entry = by_address[address]
         if address in refused:
             code, text = refused[address]
-            state = REFUSED if code >= 500 else PENDING
+            permanent = classify_reply("rcpt", code, text)[1] == PERMANENT
+            state = REFUSED if permanent else PENDING
         elif error is None:
             state, (code, text) = ACCEPTED, accepted_reply
         elif error.maybe_delivered:

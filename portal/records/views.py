@@ -105,8 +105,11 @@ def retry(message_pk: int):
     message = service.get_visible_message(current_user, message_pk)
     if message is None:
         abort(404)
-    if not service.can_retry(current_user, message):
+    if not current_user.can_admin_team(message.team_id):
         abort(403)
+    if not service.can_retry(current_user, message):
+        flash(f"Message #{message.id} is {message.status}: there is nothing to retry.", "info")
+        return redirect(url_for("records.detail", message_pk=message.id))
     if request.method == "GET" or (message.status == "unknown"
                                    and request.form.get("confirm") != "yes"):
         return render("records/retry.html", message=message,

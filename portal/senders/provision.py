@@ -3,6 +3,7 @@
 from werkzeug.datastructures import MultiDict
 
 from portal.errors import ServiceError
+from portal.forms import labelled
 from portal.senders import service
 from portal.senders.forms import SenderForm
 from portal.teams.models import Team
@@ -18,7 +19,7 @@ def add_sender(actor, options: dict):
     if not form.validate():
         field, errors = next(iter(form.errors.items()))
         label = form[field].label.text if field in form else field
-        raise ServiceError(f"{label}: {' '.join(errors)}", field)
+        raise ServiceError(labelled(label, errors), field)
     sender = service.save_sender(actor, None, form.values())
     if make_default:
         service.set_default(actor, sender.team_id, sender.id)

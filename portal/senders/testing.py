@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from portal.dbtypes import utcnow
 from portal.extensions import db
-from portal.mail import Diagnosis, ProbeReport, SendResult, build_test_mail, diagnose, probe
+from portal.mail import Diagnosis, ProbeReport, build_test_mail, diagnose, probe
 from portal.outbox import lifecycle
 from portal.outbox.records import new_message
 from portal.senders.models import Sender
@@ -37,7 +37,9 @@ def send_test_mail(values: dict, stored: Sender | None, timeout: float, *,
     """Send the test mail and keep it as a sending record with template "Test mail".
 
     The record is committed as started before the hand-over, like any immediate send,
-    so a request that dies mid-way leaves it for recovery rather than nowhere.
+    so a request that dies mid-way leaves it for recovery rather than nowhere. A failed
+    test mail is final: the worker would retry it with the stored settings, not the
+    ones being tested.
     """
     recipient = values["test_recipient"]
     settings = smtp_settings(values, stored, timeout)
@@ -53,11 +55,11 @@ def send_test_mail(values: dict, stored: Sender | None, timeout: float, *,
     db.session.commit()
     started = utcnow()
     report = probe(settings, values["address"], recipient, msg)
-    last = report.steps[-1] if report.steps else None
-    result = SendResult(last.code, last.text, [recipient], {}) if report.ok else None
-    lifecycle.finish_immediate(message, started, result=result, error=report.error)
+    lifecycle.finish_immediate(message, started, result=report.result, error=report.error,
+                               retry=False)
     return CheckResult("mail", report, _diagnosis(report), recipient, message_pk=message.id)
 
 
 def _diagnosis(report: ProbeReport) -> Diagnosis | None:
-    return diagnose(report.error) if report.error is not None else None
+    """The panel's diagnosis; nothing retries a check, so no "will be retried"."""
+    return diagnose(report.error, retrying=False) if report.error is not None else None
