@@ -85,14 +85,16 @@ def _deliver(pks, claim_id, conn, sender, *, lease: float, should_stop):
     """The hand-over loop; returns (messages accepted, ids left unsent, the session-level
     failure that stopped it or None)."""
     previous, accepted, read_ahead = None, 0, int(current_app.config["WORKER_READ_AHEAD"])
+    # Read once: every commit expires the ORM object, and reloading it per message
+    # would cost a query each time.
+    sender_id, rate = sender.id, sender.rate_per_minute
     done: set[int] = set()
     try:
         for row in _rows(pks, claim_id, read_ahead):
-            if sender.rate_per_minute and previous is not None:
+            if rate and previous is not None:
                 lifecycle.finish(previous)  # do not hold an outcome while waiting
                 previous = None
-            if should_stop() or not wait_for_slot(sender.id, sender.rate_per_minute,
-                                                  should_stop):
+            if should_stop() or not wait_for_slot(sender_id, rate, should_stop):
                 break
             done.add(row.id)
             if not lifecycle.hand_over(previous, row.id, claim_id, lease):

@@ -28,6 +28,7 @@ from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.mail import DeliveryError
 from portal.outbox import recipients as rcpt
+from portal.outbox.groupcommit import GroupCommit
 from portal.outbox.models import Attempt, Message
 from portal.outbox.outcome import Outcome, in_doubt_error, outcome
 
@@ -44,10 +45,11 @@ _STORE = (update(MESSAGES).where(MESSAGES.c.id == bindparam("b_id"))
           .values({name: bindparam(name) for name in _OUTCOME_COLUMNS}))
 _ADD_ATTEMPT = insert(Attempt.__table__)
 _BEGIN = (update(MESSAGES)
-          .where(MESSAGES.c.id == bindparam("b_id"), MESSAGES.c.claimed_by == bindparam("claim"),
-                 MESSAGES.c.status.in_(DUE))
+          .where(MESSAGES.c.id.in_(bindparam("b_ids", expanding=True)),
+                 MESSAGES.c.claimed_by == bindparam("claim"), MESSAGES.c.status.in_(DUE))
           .values(status="sending", lease_until=bindparam("b_lease"),
-                  last_attempt_at=bindparam("b_now")))
+                  last_attempt_at=bindparam("b_now"))
+          .returning(MESSAGES.c.id))
 ROW_COLUMNS = [MESSAGES.c[name] for name in (
     "id", "status", "raw_message", "sender_address", "to_addrs", "cc_addrs", "bcc_addrs",
     "attempt_count", "attempts_base", "recipient_results", "reply_code", "reply_text",
@@ -129,31 +131,52 @@ def claimed_rows(pks: list[int], claim_id: str) -> list:
     return sorted(rows, key=lambda row: order[row.id])
 
 
-def store(outcomes: list[Outcome]) -> None:
-    """Write outcomes and their attempt rows (the caller commits)."""
-    if outcomes:
-        _execute(_STORE, [found.values for found in outcomes])
-        _execute(_ADD_ATTEMPT, [found.attempt for found in outcomes])
+def store(outcomes: list[Outcome], connection=None) -> None:
+    """Write outcomes and their attempt rows on ``connection`` (default: the session's;
+    the caller commits)."""
+    execute = connection.execute if connection is not None else _execute
+    if len(outcomes) == 1:  # the worker's case: a plain execute costs less
+        execute(_STORE, outcomes[0].values)
+        execute(_ADD_ATTEMPT, outcomes[0].attempt)
+    elif outcomes:
+        execute(_STORE, [found.values for found in outcomes])
+        execute(_ADD_ATTEMPT, [found.attempt for found in outcomes])
+
+
+def _write_hand_overs(connection, requests: list) -> list[bool]:
+    """The group commit's writes: every request's previous outcome, then the "handing
+    over" marks, one UPDATE per claim; True for each mark that took."""
+    store([previous for previous, _begin in requests if previous is not None], connection)
+    wanted: dict[tuple[str, float], list[int]] = {}
+    for _previous, begin in requests:
+        if begin is not None:
+            pk, claim_id, lease = begin
+            wanted.setdefault((claim_id, lease), []).append(pk)
+    begun: set[int] = set()
+    for (claim_id, lease), pks in wanted.items():
+        begun.update(connection.execute(_BEGIN, {
+            "b_ids": pks, "claim": claim_id, "b_lease": _lease(lease),
+            "b_now": utcnow()}).scalars())
+    return [begin is not None and begin[0] in begun for _previous, begin in requests]
+
+
+_HAND_OVERS = GroupCommit(_write_hand_overs)
 
 
 def hand_over(previous: Outcome | None, pk: int, claim_id: str, lease: float) -> bool:
-    """One commit: the previous message's outcome and this one's "handing over" mark.
+    """One commit: the previous message's outcome and this one's "handing over" mark
+    (shared with other connection threads' hand-overs by the group commit).
 
     False when the message is no longer ours (its claim expired and someone else took
     it): then it must not be sent.
     """
-    store([previous] if previous else [])
-    begun = _execute(_BEGIN, {"b_id": pk, "claim": claim_id, "b_lease": _lease(lease),
-                              "b_now": utcnow()}).rowcount
-    db.session.commit()
-    return begun == 1
+    return _HAND_OVERS.run((previous, (pk, claim_id, lease)))
 
 
 def finish(previous: Outcome | None) -> None:
     """Commit the last outcome of a run of hand-overs."""
     if previous is not None:
-        store([previous])
-        db.session.commit()
+        _HAND_OVERS.run((previous, None))
 
 
 def fail_claimed(pks: list[int], claim_id: str, error: DeliveryError) -> None:
