@@ -1,18 +1,21 @@
 """Validators shared by the portal's forms."""
 
-import re
-
 from wtforms import IntegerField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+from portal.mail import HeaderInjectionError, check_header
 
 
 def no_control_chars(form, field):
-    """Line breaks and other control characters are never valid in a one-line field."""
-    if field.data and _CONTROL.search(str(field.data)):
-        raise ValidationError(f"{field.label.text} must be one line without control characters.")
+    """Tabs, line breaks and other control characters (Unicode line separators included) are
+    never valid in a one-line field, nor hidden in encoded words (``=?utf-8?b?…?=``):
+    many of these fields end up in mail headers."""
+    if field.data:
+        try:
+            check_header(field.label.text, str(field.data).replace("\t", "\n"))
+        except HeaderInjectionError as error:
+            raise ValidationError(f"{error}.") from error
 
 
 def choices(pairs) -> list[SelectChoice]:

@@ -41,12 +41,34 @@ class InvalidAddressError(ComposeError):
     """A value that should be an e-mail address is not one."""
 
 
+def decoded_header(value: str) -> str:
+    """``value`` as a header will carry it: RFC 2047 encoded words (``=?utf-8?b?…?=``)
+    decoded, as ``EmailMessage`` decodes them on assignment. Raises ``ValueError`` when
+    the value cannot be read as a header at all."""
+    if "=?" not in value:
+        return value
+    try:
+        return str(policy.SMTP.header_factory("Subject", value))
+    except Exception as error:  # the parser raises many types on hostile input
+        raise ValueError(value) from error
+
+
 def check_header(field: str, value: str) -> str:
-    """Return ``value`` unchanged, or raise if it could smuggle extra header lines."""
-    if _FORBIDDEN.search(value or ""):
+    """Return ``value`` unchanged, or raise if it could smuggle extra header lines:
+    control characters in the value itself or in what its encoded words decode to
+    (interpreters without the CVE-2024-6923 fix write decoded CR/LF out raw)."""
+    value = value or ""
+    if _FORBIDDEN.search(value):
         raise HeaderInjectionError(
-            field, f"{field} must not contain line breaks or control characters"
-        )
+            field, f"{field} must be one line, without line breaks or control characters")
+    try:
+        hidden = _FORBIDDEN.search(decoded_header(value))
+    except ValueError:
+        hidden = True
+    if hidden:
+        raise HeaderInjectionError(
+            field, f"{field} must be one line: it contains an encoded word (=?…?=) that "
+                   "hides a line break or control character")
     return value
 
 
@@ -130,7 +152,22 @@ def build_message(
         msg["Message-ID"] = make_msgid(domain=_msgid_domain(sender.domain))
     msg.set_content(text if text is not None else html_to_text(html))
     msg.add_alternative(html, subtype="html")
+    _check_carried(msg)
     return msg
+
+
+_FIELD_OF_HEADER = {"subject": "subject", "from": "display_name", "to": "to", "cc": "cc",
+                    "reply-to": "reply_to", "message-id": "message_id"}
+
+
+def _check_carried(msg: EmailMessage) -> None:
+    """Every header value as the message carries it (parsed, encoded words decoded) is
+    one line: the values were checked on the way in, this checks what they became."""
+    for name, value in msg.items():
+        field = _FIELD_OF_HEADER.get(name.lower(), name)
+        if _FORBIDDEN.search(str(value)):
+            raise HeaderInjectionError(
+                field, f"{field} must be one line, without line breaks or control characters")
 
 
 def _policy_for(in_headers: list[Address | None]):
@@ -166,7 +203,31 @@ def flatten_message(msg: EmailMessage, utf8: bool | None = None) -> bytes:
         out_policy = out_policy.clone(utf8=utf8)
     buffer = io.BytesIO()
     BytesGenerator(buffer, policy=out_policy).flatten(msg, linesep="\r\n")
-    return buffer.getvalue()
+    data = buffer.getvalue()
+    _check_header_lines(data, [name for name in msg.keys() if name.lower() != "bcc"])
+    return data
+
+
+_HEADER_NAME = re.compile(rb"([!-9;-~]+)[ \t]*:")
+
+
+def _check_header_lines(data: bytes, written: list[str]) -> None:
+    """The flattened header section holds exactly the headers the portal wrote.
+
+    The last line of defence against injection: whatever got past the value checks, a
+    header line or a blank line that the portal did not write refuses the message."""
+    end = data.find(b"\r\n\r\n")
+    section = data[:end] if end >= 0 else data
+    found = []
+    for line in section.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t"):
+            continue  # a folded continuation of the header above
+        match = _HEADER_NAME.match(line)
+        found.append(match.group(1).decode("ascii").lower() if match else "?")
+    if sorted(found) != sorted(name.lower() for name in written):
+        raise HeaderInjectionError(
+            "headers", "the message would carry header lines the portal did not write; "
+                       "a value must contain line breaks hidden in it")
 
 
 def build_test_mail(from_address: str, display_name: str, to: str | list[str]) -> EmailMessage:

@@ -123,6 +123,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "temporary": (
         "The server refused the mail temporarily ({reply}).",
         "If it keeps happening, ask the mail server's admin why it refuses the mail."),
+    "unsafe_header": (
+        "The message could not be built: {reply}.",
+        "Correct the value it names (the sender's displayed name, the subject or an "
+        "address) and send the mail again; it was not sent."),
     "protocol": (
         "The conversation with the mail server failed ({reply}).",
         "If it keeps failing, check the server settings with IT."),

@@ -12,7 +12,7 @@ from flask import current_app
 
 from portal.dbtypes import utcnow
 from portal.extensions import db
-from portal.mail import DeliveryError, open_session
+from portal.mail import ComposeError, DeliveryError, open_session
 from portal.outbox import lifecycle
 from portal.outbox.delivery import rebuild, settings_or_error
 from portal.outbox.models import Message
@@ -58,9 +58,14 @@ class _Connection:
 
 
 def _payload(row, sender: Sender):
+    """The stored bytes, or the message built again (mail queued without them). A value
+    that cannot go into a mail (say, a displayed name changed since) fails it for good."""
     if row.raw_message is not None:
         return row.raw_message
-    return rebuild(db.session.get(Message, row.id), sender)
+    try:
+        return rebuild(db.session.get(Message, row.id), sender)
+    except ComposeError as error:
+        raise DeliveryError("data", "unsafe_header", str(error), kind="permanent") from error
 
 
 def _send_one(row, conn: _Connection, sender: Sender):
