@@ -31,7 +31,8 @@ def _encoded(text: str) -> str:
 INJECT_HEADERS = _encoded("Invoice\r\nBcc: injected-bcc@evil.example\r\n"
                           "Reply-To: attacker@evil.example\r\nX-Injected: yes")
 INJECT_BODY = _encoded("Invoice\r\nContent-Type: text/html\r\n\r\n<h1>pay to IBAN</h1>")
-HOSTILE = [INJECT_HEADERS, INJECT_BODY, "=?utf-8?q?Ops=0D=0AX-Evil=3A_1?=",
+SHORT_INJECT = _encoded("Ops\r\nReply-To: a@evil.example")  # fits a displayed name
+HOSTILE = [SHORT_INJECT, INJECT_HEADERS, INJECT_BODY, "=?utf-8?q?Ops=0D=0AX-Evil=3A_1?=",
            "Report " + _encoded("a\u2028b"), "=?utf-8?q?nul=00byte?="]
 
 
@@ -124,7 +125,7 @@ def test_stored_sender_name_cannot_inject_into_worker_mail(app, smtpd_factory,
     server = smtpd_factory("plain", auth=AUTH)
     sid = make_smtp_sender(server, mode="deferred")
     with app.app_context():
-        db.session.get(Sender, sid).display_name = INJECT_HEADERS
+        db.session.get(Sender, sid).display_name = SHORT_INJECT
         message = Message(sender_id=sid, sender_name="Relay", sender_address="robot@example.com",
                           sender_reason="explicit", to_addrs=["alice@example.org"],
                           cc_addrs=[], bcc_addrs=[], recipients_search="alice@example.org",
