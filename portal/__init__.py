@@ -20,6 +20,10 @@ def create_app(test_config: dict | None = None) -> Flask:
                 instance_path=os.environ.get("PORTAL_INSTANCE_PATH") or None,
                 template_folder=TEMPLATE_DIR, static_folder=STATIC_DIR)
     config.load(app, test_config)
+    from portal.templates_.render import configure as configure_rendering
+
+    configure_rendering(app.config["TEMPLATE_RENDER_SECONDS"],
+                        app.config["TEMPLATE_RENDER_MEMORY_MB"])
     _init_extensions(app)
     _apply_proxy_fix(app)
     security.register(app)

@@ -37,6 +37,9 @@ class Defaults:
     PAGE_SIZE = 50
     RECORDS_RETENTION_DAYS = 365
     API_MAX_BODY = 1024 * 1024
+    # Hard budget of one template render (it runs in a child process): seconds, megabytes.
+    TEMPLATE_RENDER_SECONDS = 5.0
+    TEMPLATE_RENDER_MEMORY_MB = 256
 
 
 def database_url(instance_path: str) -> str:

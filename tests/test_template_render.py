@@ -2,11 +2,10 @@
 
 import pytest
 
+from portal.templates_.preview import parse_sample_variables, preview
 from portal.templates_.render import (
     TemplateRenderError,
     check_syntax,
-    parse_sample_variables,
-    preview,
     render_template_parts,
     variables_in,
 )

@@ -14,10 +14,10 @@ from portal.outbox.models import Message
 from portal.outbox.service import Submission, SubmitError, clean_addresses, submit
 from portal.records.service import visible_messages_query
 from portal.senders.service import usable_senders
+from portal.templates_.preview import Preview
 from portal.templates_.render import (
-    Preview,
+    RenderedMail,
     TemplateRenderError,
-    preview,
     render_template_parts,
     variables_in,
 )
@@ -71,9 +71,10 @@ def compose_preview():
             rendered = render_template_parts(template.subject, template.html_body,
                                              template.text_body, form.variables(request.form))
             result = Preview(variables=None, rendered=rendered)
-        else:
-            result = preview(form.subject.data or "", form.html_body.data or "",
-                             form.text_body.data or None, "")
+        else:  # free text is sent as written, so it is shown as written
+            result = Preview(variables=None, rendered=RenderedMail(
+                (form.subject.data or "").strip(), form.html_body.data or "",
+                form.text_body.data or None))
     except TemplateRenderError as error:
         result = Preview(error=error.message)
     return render("templates_/_preview.html", preview=result)

@@ -8,13 +8,13 @@ the values passed in, no access to the web app. A missing variable is an error
 bad template into a 500.
 """
 
-import json
 import re
 from dataclasses import dataclass
 
 from jinja2 import TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError
 
+from portal.templates_.budget import BoundedRunner, BudgetExceeded
 from portal.templates_.sandbox import MailSandbox, MissingValue, environment
 
 LABELS = {"subject": "subject", "html_body": "HTML body", "text_body": "plain-text body",
@@ -121,7 +121,7 @@ def _render_one(field: str, source: str, variables: dict) -> str:
     template = _env(field).from_string(_parse(field, source))
     try:
         return _bounded(template.generate(variables), field)
-    except TemplateRenderError:
+    except (TemplateRenderError, MemoryError):  # the budget reports running out of memory
         raise
     except MissingValue as error:
         if error.top_level:
@@ -139,15 +139,62 @@ def _render_one(field: str, source: str, variables: dict) -> str:
             field, f"The {label} could not be rendered: {_sentence(error)}") from None
 
 
+@dataclass
+class Budget:
+    """What one render may cost; ``configure`` sets it from the app's settings."""
+
+    seconds: float = 5.0
+    memory_mb: int = 256
+
+
+BUDGET = Budget()
+
+
+def configure(seconds: float, memory_mb: int) -> None:
+    BUDGET.seconds, BUDGET.memory_mb = float(seconds), int(memory_mb)
+
+
 def render_template_parts(subject: str, html: str, text: str | None,
                           variables: dict) -> RenderedMail:
-    """Render subject, HTML and optional plain text with ``variables``.
+    """Render subject, HTML and optional plain text with ``variables``, in a child
+    process under the time and memory ``BUDGET``.
 
     The rendered subject must be one line: a value with a line break would let
     a variable inject mail headers, so it is refused rather than cleaned up.
     """
     if not isinstance(variables, dict) or not all(isinstance(k, str) for k in variables):
         raise TemplateRenderError("variables", "Variables must be an object of named values.")
+    try:
+        found = _RUNNER((subject, html, text, variables), seconds=BUDGET.seconds,
+                        memory_bytes=BUDGET.memory_mb * 1024 * 1024)
+    except BudgetExceeded as exceeded:
+        raise TemplateRenderError("template", _over_budget(exceeded.what)) from None
+    if isinstance(found, tuple):  # (field, message) of a TemplateRenderError
+        raise TemplateRenderError(*found)
+    return found
+
+
+def _over_budget(what: str) -> str:
+    if what == "time":
+        return (f"The template takes longer than {BUDGET.seconds:g} s to render; "
+                "make its loops smaller.")
+    return (f"The template needs more than {BUDGET.memory_mb} MB of memory to render; "
+            "make the values it builds smaller.")
+
+
+def render_here(subject: str, html: str, text: str | None, variables: dict):
+    """The render itself (run in the budget's child): a ``RenderedMail``, or the
+    ``(field, message)`` of the ``TemplateRenderError`` it raised."""
+    try:
+        return _render_parts(subject, html, text, variables)
+    except TemplateRenderError as error:
+        return error.field, error.message
+
+
+_RUNNER = BoundedRunner(render_here)
+
+
+def _render_parts(subject: str, html: str, text: str | None, variables: dict) -> RenderedMail:
     rendered_subject = _render_one("subject", subject or "", variables).strip()
     if _BAD_SUBJECT.search(rendered_subject):
         raise TemplateRenderError(
@@ -162,51 +209,13 @@ def render_template_parts(subject: str, html: str, text: str | None,
     return RenderedMail(rendered_subject, rendered_html, rendered_text)
 
 
-def parse_sample_variables(raw: str) -> dict:
-    """Preview variables from ``name=value`` lines or a JSON object."""
-    raw = (raw or "").strip()
-    if raw.startswith("{"):
-        try:
-            values = json.loads(raw)
-        except ValueError as error:
-            raise TemplateRenderError(
-                "preview_variables", f"The preview variables are not valid JSON: {error}.") \
-                from None
-        if not isinstance(values, dict):
-            raise TemplateRenderError(
-                "preview_variables", 'JSON preview variables must be an object, like '
-                                     '{"name": "Ada"}.')
-        return values
-    values = {}
-    for number, line in enumerate(raw.splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        name, sep, value = line.partition("=")
-        if not sep or not name.strip().isidentifier():
-            raise TemplateRenderError(
-                "preview_variables", f"Line {number} of the preview variables must look "
-                                     "like name=value.")
-        values[name.strip()] = value.strip()
-    return values
-
-
-@dataclass(frozen=True)
-class Preview:
-    """What the editor shows: the variables found, then the rendered mail or the error."""
-
-    variables: list[str] | None = None
-    rendered: RenderedMail | None = None
-    error: str | None = None
-
-
-def preview(subject: str, html: str, text: str | None, sample: str) -> Preview:
-    """Render the editor's current text with sample variables; never raises."""
+def check_budget(subject: str, html: str, text: str | None) -> str | None:
+    """On save: render with every variable standing in as its own name, and return the
+    message if that exceeds the time or memory budget (else None). Other render errors
+    are left to send time, when the real values are known."""
+    values = {name: f"{{{name}}}" for name in variables_in(subject, html, text)}
     try:
-        variables = variables_in(subject, html, text)
+        render_template_parts(subject, html, text, values)
     except TemplateRenderError as error:
-        return Preview(error=error.message)
-    try:
-        rendered = render_template_parts(subject, html, text, parse_sample_variables(sample))
-    except TemplateRenderError as error:
-        return Preview(variables=variables, error=error.message)
-    return Preview(variables=variables, rendered=rendered)
+        return error.message if error.field == "template" else None
+    return None

@@ -13,8 +13,11 @@ from jinja2.utils import missing
 MAX_REPEAT = 100_000  # longest string or list that ``*`` may build
 MAX_POWER_BITS = 64_000  # largest integer ``**`` may build
 # A padding width or precision of 100,000 or more in %-style or {}-style formats.
-_BIG_PERCENT_WIDTH = re.compile(r"%[-+ #0]*(\d{6,}|\*|\d*\.\d{6,})")
-_BIG_BRACE_WIDTH = re.compile(r"\{[^{}]*:[^{}]*\d{6,}[^{}]*\}")
+_BIG_PERCENT_WIDTH = re.compile(r"%(\([^()]*\))?[-+ #0]*(\d{6,}|\*|\d*\.\d{6,})")
+_BRACE_FIELD = re.compile(r"\{[^{}]*\}")  # linear: no nested quantifiers
+_SIX_DIGITS = re.compile(r"\d{6,}")
+# str methods whose integer argument is the length of the string they build.
+_WIDTH_METHODS = frozenset({"zfill", "ljust", "rjust", "center", "expandtabs"})
 
 
 class MissingValue(UndefinedError):
@@ -38,16 +41,21 @@ class _Undefined(StrictUndefined):
 
 
 def _refuse_wide_format(spec) -> None:
-    if isinstance(spec, str) and (_BIG_PERCENT_WIDTH.search(spec)
-                                  or _BIG_BRACE_WIDTH.search(spec)):
+    if not isinstance(spec, str):
+        return
+    wide_brace = any(_SIX_DIGITS.search(field.group().partition(":")[2])
+                     for field in _BRACE_FIELD.finditer(spec))
+    if wide_brace or _BIG_PERCENT_WIDTH.search(spec):
         raise SecurityError("formatting to such a width")
 
 
 def _capped(filter_func, limit: int = MAX_REPEAT):
-    """A padding filter (``center``, ``indent``) refusing widths that build huge strings."""
+    """A padding filter (``center``, ``indent``) refusing widths that build huge strings;
+    for ``indent`` the width counts once per line it pads."""
 
     def run(value, width=80, *args, **kwargs):
-        if isinstance(width, int) and width > limit:
+        lines = str(value).count("\n") + 1 if filter_func.__name__ == "do_indent" else 1
+        if isinstance(width, int) and width * lines > limit:
             raise SecurityError("padding to such a width")
         return filter_func(value, width, *args, **kwargs)
 
@@ -86,6 +94,14 @@ class MailSandbox(ImmutableSandboxedEnvironment):
         if wrapped is not None:
             _refuse_wide_format(getattr(value, "__self__", None))
         return wrapped
+
+    def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 (Jinja's signature)
+        """Calls from a template: refuse ``'a'.zfill(10**9)`` and its kind."""
+        if (getattr(__obj, "__name__", None) in _WIDTH_METHODS
+                and isinstance(getattr(__obj, "__self__", None), str)
+                and any(isinstance(arg, int) and arg > MAX_REPEAT for arg in args)):
+            raise SecurityError("padding to such a width")
+        return super().call(__context, __obj, *args, **kwargs)
 
     def call_binop(self, context, operator, left, right):
         if operator == "%":

@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.teams import service as teams_service
 from portal.teams.models import Team
 from portal.templates_.models import MailTemplate
-from portal.templates_.render import check_syntax
+from portal.templates_.render import check_budget, check_syntax
 
 EDITABLE = ("name", "team_id", "subject", "html_body", "text_body")
 
@@ -116,6 +116,9 @@ def _clean(values: dict) -> dict:
     if problems:
         field, message = next(iter(problems.items()))
         raise ServiceError(message, field)
+    too_costly = check_budget(cleaned["subject"], cleaned["html_body"], cleaned["text_body"])
+    if too_costly:
+        raise ServiceError(too_costly, "html_body")
     return cleaned
 
 

@@ -10,7 +10,8 @@ from portal.htmx import redirect, render
 from portal.teams.service import administered_teams
 from portal.templates_ import service
 from portal.templates_.forms import MAX_BODY_BYTES, MAX_SAMPLE_CHARS, TemplateForm
-from portal.templates_.render import Preview, TemplateRenderError, preview, variables_in
+from portal.templates_.preview import Preview, preview
+from portal.templates_.render import TemplateRenderError, variables_in
 
 bp = Blueprint("templates_", __name__, url_prefix="/templates")
 
