@@ -160,6 +160,8 @@ def sender_group():
 @click.option("--rate-per-minute", type=int, default=None)
 @click.option("--ca-cert", type=click.File("r"), default=None, help="PEM file of a CA to trust.")
 @click.option("--default", "make_default", is_flag=True, help="Make it its scope's default.")
+@click.option("--allow-plain-auth", is_flag=True,
+              help="Allow logging in without encryption (trusted networks only).")
 def sender_add(**options):
     """Add a sender account (validated like the form) and print its id."""
     from portal.senders.provision import add_sender

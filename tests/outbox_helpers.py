@@ -22,7 +22,7 @@ def make_smtp_sender(app):
                 encryption=KIND_ENCRYPTION[server.kind], address="robot@example.com",
                 username="robot@example.com", display_name="Robot", mode=mode, enabled=True,
                 is_default=is_default, max_connections=max_connections,
-                rate_per_minute=rate_per_minute,
+                rate_per_minute=rate_per_minute, allow_plain_auth=server.kind == "plain",
                 ca_cert=server.ca_pem if server.kind != "plain" else None,
                 password_encrypted=encrypt(password or AUTH["robot@example.com"])
                 if server.auth else None)

@@ -336,6 +336,7 @@ class SmtpTestServer:
             values["ca_cert"] = self.ca_pem
         if self.auth:
             values["username"], values["password"] = next(iter(self.auth.items()))
+            values["allow_plain_auth"] = self.kind == "plain"  # loopback: a trusted network
         values.update(overrides)
         return SmtpSettings(**values)
 

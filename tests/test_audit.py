@@ -75,12 +75,12 @@ def test_sender_create_edit_default_and_delete(app, client, world):
     sender_id = created.object_id
     assert sender_id == _sender_id(app, "Reports")
 
-    client.post(f"/senders/{sender_id}", data=sender_form(name="Reports 2", port="465"),
+    client.post(f"/senders/{sender_id}", data=sender_form(name="Reports 2", mode="deferred"),
                 headers=HX)
     edited = _one(app, object_type="sender", action="update")
     _by_root(edited, world)
-    assert edited.changes == {"name": ["Reports", "Reports 2"], "port": [587, 465]}
-    client.post(f"/senders/{sender_id}", data=sender_form(name="Reports 2", port="465",
+    assert edited.changes == {"name": ["Reports", "Reports 2"], "mode": ["immediate", "deferred"]}
+    client.post(f"/senders/{sender_id}", data=sender_form(name="Reports 2", mode="deferred",
                                                           password="other-code-1"), headers=HX)
     assert _entries(app, object_type="sender")[-1].change_lines() == ["password changed"]
 

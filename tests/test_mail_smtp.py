@@ -167,7 +167,8 @@ def test_starttls_required_but_not_offered(smtpd_factory):
 
 def test_login_without_auth_offered_is_auth_unsupported(smtpd_factory):
     server = smtpd_factory("plain")
-    err = _open_error(server.settings(username="robot@example.com", password="x"))
+    err = _open_error(server.settings(username="robot@example.com", password="x",
+                                      allow_plain_auth=True))
     assert (err.step, err.reason, err.kind) == ("auth", "auth_unsupported", "permanent")
 
 

@@ -123,6 +123,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "temporary": (
         "The server refused the mail temporarily ({reply}).",
         "If it keeps happening, ask the mail server's admin why it refuses the mail."),
+    "plain_auth_refused": (
+        "The portal does not send a password over an unencrypted connection ({reply}).",
+        "Choose SSL or STARTTLS if the server offers it. Only for a server on a trusted "
+        "network that offers neither, tick “Allow login without encryption”."),
     "unsafe_header": (
         "The message could not be built: {reply}.",
         "Correct the value it names (the sender's displayed name, the subject or an "

@@ -24,6 +24,9 @@ class SmtpSettings:
     password: str | None = field(default=None, repr=False)
     ca_cert: str | None = field(default=None, repr=False)
     timeout: float = 15.0
+    # Log in on a connection without TLS (the password crosses the network readable);
+    # only when an admin chose it for this sender.
+    allow_plain_auth: bool = False
 
     def __post_init__(self) -> None:
         """Reject settings that could never work, before any network traffic."""

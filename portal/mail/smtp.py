@@ -170,6 +170,10 @@ class SmtpSession(Transaction):
         provider's lock-out, and the second try would fail just the same.
         """
         smtp = self._smtp
+        if self.settings.encryption == "none" and not self.settings.allow_plain_auth:
+            raise self._failed(DeliveryError(
+                "auth", "plain_auth_refused", "the connection is not encrypted, so the "
+                "password was not sent", kind=PERMANENT))
         if not smtp.has_extn("auth"):
             raise self._failed(DeliveryError(
                 "auth", "auth_unsupported", "the server offers no AUTH on this connection"))

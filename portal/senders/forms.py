@@ -85,6 +85,7 @@ class SenderForm(FlaskForm):
         no_control_chars])
     mode = SelectField("Send mode", default="immediate", choices=choices(MODE_LABELS))
     enabled = BooleanField("Enabled", default=True)
+    allow_plain_auth = BooleanField("Allow login without encryption", default=False)
     ca_cert = TextAreaField("CA certificate (PEM)", validators=[Optional(), pem_certificates])
     rate_per_minute = WholeNumberField("Messages per minute", validators=[
         Optional(), NumberRange(1, 100000, "Messages per minute must be between 1 and 100000, "
@@ -96,7 +97,7 @@ class SenderForm(FlaskForm):
                                 validators=[Optional(), address_field])
 
     CONNECTION_FIELDS = ("host", "port", "encryption", "address", "username", "password",
-                         "ca_cert", "display_name", "team_id")
+                         "ca_cert", "display_name", "team_id", "allow_plain_auth")
 
     def set_team_choices(self, teams, allow_system: bool) -> None:
         options = [("", "System (all teams)")] if allow_system else []

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -53,6 +54,8 @@ class Sender(TeamScoped, db.Model):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     ca_cert: Mapped[str | None] = mapped_column(Text)
+    allow_plain_auth: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                   server_default=false())
     rate_per_minute: Mapped[int | None] = mapped_column(Integer)
     max_connections: Mapped[int] = mapped_column(Integer, default=1)
     # Epoch seconds of the next free sending slot, shared by all workers (rate limit).

@@ -12,7 +12,8 @@ from portal.teams.models import Team
 def add_sender(actor, options: dict):
     """Validate ``options`` exactly as the web form would, save, and optionally make default."""
     make_default = options.pop("make_default", False)
-    data = {key: "" if value is None else str(value) for key, value in options.items()}
+    data = {key: "y" if value is True else "" if value is None else str(value)
+            for key, value in options.items() if value is not False}  # flags as a form sends
     data["enabled"] = "y"
     form = SenderForm(formdata=MultiDict(data), meta={"csrf": False})
     form.set_team_choices(Team.query.all(), allow_system=True)

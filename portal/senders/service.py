@@ -10,7 +10,12 @@ from portal.senders.models import Sender
 from portal.teams.models import Team
 
 EDITABLE = ("name", "team_id", "host", "port", "encryption", "address", "username",
-            "display_name", "mode", "enabled", "ca_cert", "rate_per_minute", "max_connections")
+            "display_name", "mode", "enabled", "ca_cert", "rate_per_minute", "max_connections",
+            "allow_plain_auth")
+
+
+MOVED_AWAY_MESSAGE = ("Enter the password again: the stored one is only sent to the server, "
+                  "port, encryption, username and CA certificate it was saved with.")
 
 
 class NotConfigured(Exception):
@@ -53,8 +58,7 @@ def save_sender(actor, sender: Sender | None, values: dict) -> Sender:
     if not actor.can_admin_team(values.get("team_id")):
         raise ServiceError("You cannot manage senders of that scope.", "team_id")
     if not values.get("password") and moved_away(values, sender):
-        raise ServiceError("Enter the password again: the stored one is only sent to the "
-                           "host and username it was saved with.", "password")
+        raise ServiceError(MOVED_AWAY_MESSAGE, "password")
     if sender is None:
         sender = Sender()
         db.session.add(sender)
@@ -137,14 +141,24 @@ def default_scopes(user) -> list[tuple[Team | None, Sender | None, list[Sender]]
     return scopes
 
 
+def _destination(host, port, encryption, username, ca_cert, allow_plain_auth) -> tuple:
+    return (str(host or "").strip().lower(), int(port or 0), encryption,
+            str(username or "").strip(), str(ca_cert or "").strip(), bool(allow_plain_auth))
+
+
 def moved_away(values: dict, stored: Sender | None) -> bool:
-    """True when the form points a stored password at another host or username, which
-    would hand the secret to whoever runs that host (a new port on the same host is fine)."""
+    """True when the form changes where or how a stored password would go: host, port,
+    encryption, username, CA certificate or the plain-login permission. Each could hand
+    the secret to someone else (another host, or a listener on a port without TLS), so
+    the password must be typed again."""
     if stored is None or not stored.password_encrypted:
         return False
     username = (values.get("username") or "").strip() or values.get("address")
-    stored_username = stored.username or stored.address
-    return (values["host"].strip().lower(), username) != (stored.host.lower(), stored_username)
+    wanted = _destination(values.get("host"), values.get("port"), values.get("encryption"),
+                          username, values.get("ca_cert"), values.get("allow_plain_auth"))
+    return wanted != _destination(stored.host, stored.port, stored.encryption,
+                                  stored.username or stored.address, stored.ca_cert,
+                                  stored.allow_plain_auth)
 
 
 def smtp_settings(values: dict, stored: Sender | None, timeout: float) -> SmtpSettings:
@@ -159,7 +173,8 @@ def smtp_settings(values: dict, stored: Sender | None, timeout: float) -> SmtpSe
     return SmtpSettings(host=values["host"].strip(), port=int(values["port"]),
                         encryption=values["encryption"],
                         username=username if password else None, password=password,
-                        ca_cert=(values.get("ca_cert") or "").strip() or None, timeout=timeout)
+                        ca_cert=(values.get("ca_cert") or "").strip() or None, timeout=timeout,
+                        allow_plain_auth=bool(values.get("allow_plain_auth")))
 
 
 def sender_settings(sender: Sender, timeout: float) -> SmtpSettings:

@@ -133,8 +133,7 @@ def check():
     form = _form(stored)
     problems = {**form.connection_errors(), **_test_recipient_problems(form, action)}
     if not problems and not form.password.data and service.moved_away(form.values(), stored):
-        problems["password"] = ["Enter the password again: the stored one is only sent to "
-                                "the host and username it was saved with."]
+        problems["password"] = [service.MOVED_AWAY_MESSAGE]
     if problems:
         return render("senders/_check_result.html", status=422, problems=problems, form=form)
     values, timeout = form.values(), current_app.config["SMTP_TIMEOUT"]
