@@ -7,7 +7,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config, security
-from portal.bounds import IdConverter, parse_id
+from portal.bounds import IdConverter
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 
 TEMPLATE_DIR = "../templates"
@@ -50,12 +50,10 @@ def _init_extensions(app: Flask) -> None:
     from portal import models  # noqa: F401  (register every table with the metadata)
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        from portal.auth.models import User
+    def load_user(alternative_id: str):
+        from portal.auth import sessions
 
-        number = parse_id(user_id)
-        user = db.session.get(User, number) if number is not None else None
-        return user if user is not None and user.active else None
+        return sessions.load(alternative_id)
 
 
 def _apply_proxy_fix(app: Flask) -> None:

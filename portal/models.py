@@ -2,6 +2,7 @@
 
 from portal.audit.models import AuditEntry
 from portal.auth.models import User
+from portal.auth.sessions import UserSession
 from portal.health.models import WorkerHeartbeat
 from portal.outbox.models import Attempt, Message
 from portal.senders.models import Sender
@@ -10,4 +11,4 @@ from portal.templates_.models import MailTemplate
 from portal.tokens.models import ApiToken
 
 __all__ = ["ApiToken", "Attempt", "AuditEntry", "MailTemplate", "Membership", "Message", "Sender",
-           "Team", "User", "WorkerHeartbeat"]
+           "Team", "User", "UserSession", "WorkerHeartbeat"]

@@ -32,9 +32,17 @@ class User(UserMixin, db.Model):
         "Membership", back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
 
+    # The key of the sign-in session this object was loaded for (see auth.sessions);
+    # a plain attribute, not a column.
+    session_key = None
+
     @property
     def is_active(self) -> bool:
         return self.active
+
+    def get_id(self) -> str:
+        """What the session and remember-me cookies carry: the user and the session."""
+        return f"{self.id}:{self.session_key or ''}"
 
     def set_password(self, password: str) -> None:
         method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")

@@ -1,11 +1,12 @@
 """Sign in and sign out."""
 
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from portal.auth import sessions
 from portal.auth.forms import LoginForm
 from portal.auth.service import authenticate, safe_next
-from portal.extensions import limiter
+from portal.extensions import db, limiter
 from portal.htmx import render
 
 bp = Blueprint("auth", __name__)
@@ -30,6 +31,9 @@ def login():
     if form.validate_on_submit():
         user, error = authenticate(form.username.data, form.password.data)
         if user is not None:
+            session.clear()  # nothing from before sign-in carries over
+            sessions.start(user)
+            db.session.commit()
             login_user(user, remember=form.remember.data)
             flash(f"Signed in as {user.display_name}.", "success")
             target = safe_next(form.next.data) or url_for("home.index")
@@ -42,6 +46,20 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    """Ends this session for good: a copy of its cookies no longer signs anyone in."""
+    sessions.end(current_user)
+    db.session.commit()
     logout_user()
     flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"), code=303)
+
+
+@bp.post("/logout/everywhere")
+@login_required
+def logout_everywhere():
+    """Ends every session of the signed-in user, on every browser and device."""
+    sessions.end_all(current_user)
+    db.session.commit()
+    logout_user()
+    flash("You are signed out on every browser and device.", "info")
     return redirect(url_for("auth.login"), code=303)

@@ -2,6 +2,7 @@
 
 from sqlalchemy import func, select
 
+from portal.auth import sessions
 from portal.auth.models import ROLES, User
 from portal.auth.service import find_user
 from portal.errors import ServiceError
@@ -48,10 +49,19 @@ def update_user(actor, user: User, *, display_name: str, email: str | None,
         raise ServiceError("This is the last active system administrator.", "is_system_admin")
     user.display_name = display_name.strip()
     user.email = email or None
+    if user.active and not active:
+        sessions.end_all(user)
     user.active = active
     user.is_system_admin = is_system_admin
     db.session.flush()
     return user
+
+
+def reset_password(user: User, password: str) -> None:
+    """A new password ends every session the user had (cookies copied elsewhere too)."""
+    user.set_password(password)
+    sessions.end_all(user)
+    db.session.flush()
 
 
 def _active_system_admins() -> int:

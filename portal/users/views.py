@@ -1,9 +1,10 @@
 """User administration for system admins: create, edit, deactivate, passwords, teams."""
 
 from flask import Blueprint, abort, current_app, flash, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_user
 
 from portal.access import system_admin_required
+from portal.auth import sessions
 from portal.auth.models import User
 from portal.bounds import parse_id
 from portal.errors import ServiceError
@@ -103,7 +104,10 @@ def reset_password(user_id: int):
     user = _user_or_404(user_id)
     form = PasswordForm()
     if form.validate_on_submit():
-        user.set_password(form.password.data)
+        service.reset_password(user, form.password.data)
+        if user.id == current_user.id:  # keep the admin who reset their own signed in
+            sessions.start(user)
+            login_user(user)
         db.session.commit()
         flash(f"New password set for “{user.username}”.", "success")
         return render("users/_password.html", **_edit_context(user))
