@@ -39,6 +39,10 @@ class Defaults:
     PAGE_SIZE = 50
     RECORDS_RETENTION_DAYS = 365
     API_MAX_BODY = 1024 * 1024
+    # Mail servers team admins may test and save ("smtp.qq.com, *.corp.local, 10.0.0.0/8");
+    # empty = any. Test connection / Send test mail per user:
+    SENDER_HOST_ALLOWLIST = ""
+    SENDER_CHECK_RATE_LIMIT = "20 per minute"
     # Hard budget of one template render (it runs in a child process): seconds, megabytes.
     TEMPLATE_RENDER_SECONDS = 5.0
     TEMPLATE_RENDER_MEMORY_MB = 256

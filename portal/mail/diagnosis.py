@@ -123,6 +123,9 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "temporary": (
         "The server refused the mail temporarily ({reply}).",
         "If it keeps happening, ask the mail server's admin why it refuses the mail."),
+    "not_smtp": (
+        "The service on this host and port is not a mail server ({reply}).",
+        "Check the host and the port: SMTP is usually on port 25, 465 or 587."),
     "plain_auth_refused": (
         "The portal does not send a password over an unencrypted connection ({reply}).",
         "Choose SSL or STARTTLS if the server offers it. Only for a server on a trusted "

@@ -140,6 +140,11 @@ class SmtpSession(Transaction):
             if err.step == "tls":  # TCP was fine, show that before the TLS failure
                 self._emit("connect", True, None, f"connected to {s.host}:{s.port}")
             raise self._failed(err) from exc
+        if not 100 <= reply[0] <= 599:  # not an SMTP reply line: never echo what it said
+            smtp.close()  # and do not talk SMTP (QUIT) to it either
+            raise self._failed(DeliveryError(
+                "connect", "not_smtp", f"{s.host}:{s.port} answered, but not like a mail "
+                "server (SMTP)", kind=PERMANENT), close=True)
         self._expect("connect", reply, 220)
         if s.encryption == "ssl":
             self._emit("tls", True, None, tls_text(smtp.sock))

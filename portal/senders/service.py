@@ -6,6 +6,7 @@ from portal.crypto import decrypt, encrypt
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.mail import SmtpSettings
+from portal.senders import allowlist
 from portal.senders.models import Sender
 from portal.teams.models import Team
 
@@ -57,6 +58,9 @@ def save_sender(actor, sender: Sender | None, values: dict) -> Sender:
     """Create (sender None) or update. A blank password keeps the stored one."""
     if not actor.can_admin_team(values.get("team_id")):
         raise ServiceError("You cannot manage senders of that scope.", "team_id")
+    refused = allowlist.refusal(actor, values.get("host"), values.get("port"))
+    if refused:
+        raise ServiceError(refused, "host")
     if not values.get("password") and moved_away(values, sender):
         raise ServiceError(MOVED_AWAY_MESSAGE, "password")
     if sender is None:

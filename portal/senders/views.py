@@ -7,10 +7,11 @@ from portal.access import admin_required
 from portal.bounds import parse_id
 from portal.crypto import SecretUnreadable
 from portal.errors import ServiceError
-from portal.extensions import db
+from portal.extensions import db, limiter
 from portal.htmx import redirect, render
 from portal.mail import ComposeError, get_preset
 from portal.senders import (
+    allowlist,
     hooks,  # noqa: F401  (banner and team-deletion check)
     service,
     testing,
@@ -125,6 +126,8 @@ def set_default():
 
 @bp.post("/check")
 @admin_required
+@limiter.limit(lambda: current_app.config["SENDER_CHECK_RATE_LIMIT"],
+               key_func=lambda: f"sender-check:{current_user.id}")
 def check():
     """Test connection or Send test mail with the form's current values (nothing is saved)."""
     action = request.form.get("action", "connection")
@@ -132,6 +135,9 @@ def check():
     stored = _sender_or_404(parse_id(raw_id) or 0) if raw_id else None
     form = _form(stored)
     problems = {**form.connection_errors(), **_test_recipient_problems(form, action)}
+    refused = allowlist.refusal(current_user, form.host.data, form.port.data)
+    if refused and "host" not in problems:
+        problems["host"] = [refused]
     if not problems and not form.password.data and service.moved_away(form.values(), stored):
         problems["password"] = [service.MOVED_AWAY_MESSAGE]
     if problems:
