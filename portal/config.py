@@ -67,12 +67,27 @@ def engine_options(url: str) -> dict:
     return {"pool_pre_ping": True, "connect_args": {"options": "-c timezone=UTC"}}
 
 
+def secure_files(instance_path: str, database_uri: str) -> None:
+    """``instance/`` is readable by its owner only (0700), and so is a SQLite database
+    (0600, created empty here before SQLite would create it world-readable; its WAL and
+    shared-memory files take the same mode). Existing files are left as they are."""
+    folder = Path(instance_path)
+    if not folder.exists():
+        folder.mkdir(parents=True, mode=0o700)
+    elif folder.stat().st_uid == os.getuid():
+        folder.chmod(0o700)
+    if database_uri.startswith("sqlite:///") and ":memory:" not in database_uri:
+        database = Path(database_uri.removeprefix("sqlite:///").split("?")[0])
+        if database.parent.is_dir() and not database.exists():
+            os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def instance_secret(instance_path: str, filename: str, factory) -> str:
     """Read a generated secret from ``instance/``, creating it (mode 600) if absent."""
     path = Path(instance_path) / filename
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     value = factory()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -105,6 +120,7 @@ def load(app, test_config: dict | None) -> None:
         app.config["ENCRYPTION_KEY"] = instance_secret(
             app.instance_path, "encryption.key", lambda: secrets.token_urlsafe(32)
         )
+    secure_files(app.instance_path, app.config["SQLALCHEMY_DATABASE_URI"])
     if "SQLALCHEMY_ENGINE_OPTIONS" not in app.config:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
             app.config["SQLALCHEMY_DATABASE_URI"])

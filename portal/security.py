@@ -16,6 +16,8 @@ and structure without its styles, the safe choice for HTML being edited.
 from flask import Flask, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 
+from portal import jsonsafe
+
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
     "script-src 'self'",
@@ -103,8 +105,14 @@ def _refuse_nul():
     values = [*request.args.values(), *request.headers.values()]
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         values += request.form.values()
-    if any(_has_nul(value) for value in values) or (
-            request.is_json and _has_nul(request.get_json(silent=True))):
+    if request.is_json:
+        try:
+            values.append(jsonsafe.loads(request.get_data(cache=True)))
+        except jsonsafe.TooDeep as error:
+            return error_response(400, f"The JSON body is not accepted: {error}.")
+        except ValueError:
+            pass  # other malformed JSON: the endpoint reports it in its own terms
+    if any(_has_nul(value) for value in values):
         return error_response(400, NUL_REFUSED)
     return None
 

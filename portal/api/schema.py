@@ -6,9 +6,9 @@ scope) stay in ``portal.outbox.service.submit`` so the compose page and the API
 share them.
 """
 
-import json
 import re
 
+from portal import jsonsafe
 from portal.bounds import id_in_range
 from portal.outbox.lifecycle import recipients_of
 from portal.outbox.models import Message
@@ -45,7 +45,7 @@ def _invalid(field: str, expected: str) -> ApiError:
 def parse_json(raw: bytes) -> dict:
     """The body as a JSON object; anything else is a 400 ``invalid_json``."""
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = jsonsafe.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as error:
         raise ApiError(400, "invalid_json", f"The body is not valid JSON ({error}).") from error
     if not isinstance(data, dict):

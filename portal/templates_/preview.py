@@ -1,8 +1,8 @@
 """The template editor's preview: sample variables, then the rendered mail or the error."""
 
-import json
 from dataclasses import dataclass
 
+from portal import jsonsafe
 from portal.templates_.render import (
     RenderedMail,
     TemplateRenderError,
@@ -16,7 +16,7 @@ def parse_sample_variables(raw: str) -> dict:
     raw = (raw or "").strip()
     if raw.startswith("{"):
         try:
-            values = json.loads(raw)
+            values = jsonsafe.loads(raw)
         except ValueError as error:
             raise TemplateRenderError(
                 "preview_variables", f"The preview variables are not valid JSON: {error}.") \
