@@ -9,4 +9,8 @@ threads = int(os.environ.get("PORTAL_WEB_THREADS", "4"))
 timeout = int(os.environ.get("PORTAL_WEB_TIMEOUT", "60"))
 accesslog = "-"
 errorlog = "-"
-forwarded_allow_ips = os.environ.get("PORTAL_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# X-Forwarded-Proto is trusted only from a proxy the portal is told about
+# (PORTAL_PROXY_COUNT > 0); without one, nobody may claim the request was HTTPS.
+_behind_proxy = int(os.environ.get("PORTAL_PROXY_COUNT") or 0) > 0
+forwarded_allow_ips = os.environ.get("PORTAL_FORWARDED_ALLOW_IPS",
+                                     "127.0.0.1" if _behind_proxy else "")

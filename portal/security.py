@@ -41,9 +41,13 @@ HEADERS = {
 
 
 def _add_headers(response):
-    """Set each header unless the view chose its own value."""
+    """Set each header unless the view chose its own value. Nothing but the vendored
+    static files may be kept by a browser or proxy cache: every page and API answer
+    may show mail, addresses or settings of the signed-in user or token."""
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.endpoint != "static":
+        response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 

@@ -6,6 +6,8 @@ scope) stay in ``portal.outbox.service.submit`` so the compose page and the API
 share them.
 """
 
+import hashlib
+import json
 import re
 
 from portal import jsonsafe
@@ -106,7 +108,14 @@ def submission(data: dict, idempotency_key: str | None) -> Submission:
         subject=_text(data, "subject", MAX_SUBJECT), html=_text(data, "html"),
         text=_text(data, "text"), template=_text(data, "template", MAX_TEMPLATE_NAME),
         variables=variables, sender_id=sender, resource=_text(data, "resource", MAX_RESOURCE),
-        mode=mode, idempotency_key=idempotency_key)
+        mode=mode, idempotency_key=idempotency_key,
+        idempotency_fingerprint=fingerprint(data) if idempotency_key else None)
+
+
+def fingerprint(data: dict) -> str:
+    """What identifies a request's content, whatever the key order or spacing."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def idempotency_key(value: str | None) -> str | None:

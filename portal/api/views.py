@@ -112,10 +112,10 @@ def create_message():
     simultaneous repeats are settled by the database's unique index.
     """
     key = schema.idempotency_key(request.headers.get("Idempotency-Key"))
+    sub = schema.submission(_body(), key)
     earlier = _earlier(key)
     if earlier is not None:
-        return _answer(earlier, replayed=True)
-    sub = schema.submission(_body(), key)
+        return _replay(earlier, sub)
     try:
         message = submit(Actor.for_token(g.api_token), sub, request.remote_addr)
     except IntegrityError:
@@ -123,8 +123,18 @@ def create_message():
         earlier = _earlier(key)
         if earlier is None:
             raise
-        return _answer(earlier, replayed=True)
+        return _replay(earlier, sub)
     return _answer(message)
+
+
+def _replay(earlier: Message, sub):
+    """The first message again, unless the key now comes with different content: that
+    is a client bug (a reused key), answered 409 as payment APIs do."""
+    if earlier.idempotency_fingerprint not in (None, sub.idempotency_fingerprint):
+        raise ApiError(409, "idempotency_key_reused", "This Idempotency-Key was already "
+                       f"used for a different request (message {earlier.id}); use a new key "
+                       "for new content.", "Idempotency-Key")
+    return _answer(earlier, replayed=True)
 
 
 @bp.get("/messages/<int:message_id>")

@@ -55,6 +55,8 @@ class Message(db.Model):
     token_id: Mapped[int | None] = mapped_column(Integer, index=True)
     triggered_by: Mapped[str | None] = mapped_column(String(200))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    # SHA-256 of the request that used the key: a replay with other content is refused.
+    idempotency_fingerprint: Mapped[str | None] = mapped_column(String(64))
     client_ip: Mapped[str | None] = mapped_column(String(45))
     to_addrs: Mapped[list] = mapped_column(JSON, default=list)
     cc_addrs: Mapped[list] = mapped_column(JSON, default=list)

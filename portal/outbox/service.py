@@ -49,6 +49,7 @@ class Submission:
     resource: str | None = None
     mode: str | None = None
     idempotency_key: str | None = None
+    idempotency_fingerprint: str | None = None
 
 
 def choose_sender(actor: Actor, sender_id: int | None) -> tuple[Sender, str]:
@@ -129,6 +130,7 @@ def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
         text=text, template_name=template_name, resource=(sub.resource or None), mode=mode)
     message.token_id, message.triggered_by = actor.token_id, actor.label
     message.idempotency_key = sub.idempotency_key
+    message.idempotency_fingerprint = sub.idempotency_fingerprint
     if mode == "deferred":
         lifecycle.queue(message)
     else:

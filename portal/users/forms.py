@@ -7,9 +7,9 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 from portal.addresses import address_field, strip_text
 from portal.auth.models import ROLES
 from portal.forms import choices, no_control_chars
+from portal.users.service import USERNAME_MESSAGE, USERNAME_PATTERN
 
-USERNAME_RULE = Regexp(r"^[A-Za-z0-9._@-]+$",
-                       message="Username may contain letters, digits and . _ @ - only.")
+USERNAME_RULE = Regexp(USERNAME_PATTERN, message=USERNAME_MESSAGE)
 
 
 class UserDetailsForm(FlaskForm):

@@ -1,5 +1,7 @@
 """User rules: unique usernames, memberships, and never locking out the last admin."""
 
+import re
+
 from sqlalchemy import func, select
 
 from portal.auth import sessions
@@ -9,14 +11,23 @@ from portal.errors import ServiceError
 from portal.extensions import db
 from portal.teams.models import Membership, Team
 
+USERNAME_PATTERN = r"^[A-Za-z0-9._@-]+$"
+USERNAME_MESSAGE = "Username may contain letters, digits and . _ @ - only."
+
+
+def _like_escaped(text: str) -> str:
+    """``text`` for a LIKE pattern, its own % and _ matched literally (the escape
+    character is a backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
 
 def list_users(page: int, per_page: int, search: str = "") -> tuple[list[User], bool]:
     """One page of users by username, and whether a next page exists."""
     query = select(User).order_by(func.lower(User.username))
     if search:
-        pattern = f"%{search.lower()}%"
-        query = query.where(func.lower(User.username).like(pattern)
-                            | func.lower(User.display_name).like(pattern))
+        pattern = f"%{_like_escaped(search.lower())}%"
+        query = query.where(func.lower(User.username).like(pattern, escape="\\")
+                            | func.lower(User.display_name).like(pattern, escape="\\"))
     rows = list(db.session.scalars(query.offset((page - 1) * per_page).limit(per_page + 1)))
     return rows[:per_page], len(rows) > per_page
 
@@ -26,6 +37,9 @@ def create_user(*, username: str, password: str, display_name: str | None = None
     username = username.strip()
     if not username:
         raise ServiceError("Enter a username.", "username")
+    if len(username) > 64 or not re.match(USERNAME_PATTERN, username):
+        raise ServiceError(USERNAME_MESSAGE if len(username) <= 64
+                           else "Username must be at most 64 characters.", "username")
     if find_user(username) is not None:
         raise ServiceError(f"The username “{username}” is taken. Choose another.", "username")
     if len(password) < 8:
