@@ -36,6 +36,9 @@ class Defaults:
     RETRY_BASE_SECONDS = 60
     RETRY_MAX_SECONDS = 3600
     SENDER_PAUSE_SECONDS = 300
+    # An immediate send waits at most this long for its sender's next rate slot, else the
+    # message is queued for the worker.
+    IMMEDIATE_RATE_WAIT_SECONDS = 5
     PAGE_SIZE = 50
     RECORDS_RETENTION_DAYS = 365
     API_MAX_BODY = 1024 * 1024

@@ -6,6 +6,7 @@ committed as ``sending`` (under a lease) before the hand-over and with its resul
 it. Both transitions belong to ``portal.outbox.lifecycle``.
 """
 
+import time
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -18,6 +19,7 @@ from portal.outbox.actors import Actor
 from portal.outbox.delivery import deliver_now
 from portal.outbox.models import Message
 from portal.outbox.records import new_message
+from portal.outbox.throttle import reserve_slot_within
 from portal.senders.models import Sender
 from portal.senders.service import NotConfigured, resolve_default
 from portal.templates_.models import MailTemplate
@@ -106,6 +108,20 @@ def _content(actor: Actor, sub: Submission, team_id: int | None):
     return sub.subject.strip(), sub.html or "", sub.text, None
 
 
+def _immediate_slot(sender: Sender) -> bool:
+    """An immediate send keeps to the sender's messages per minute like the worker: it
+    waits for a slot that comes within ``IMMEDIATE_RATE_WAIT_SECONDS``, else it is queued.
+    """
+    if not sender.rate_per_minute:
+        return True
+    slot = reserve_slot_within(sender.id, sender.rate_per_minute,
+                               float(current_app.config["IMMEDIATE_RATE_WAIT_SECONDS"]))
+    if slot is None:
+        return False
+    time.sleep(max(0.0, slot - time.time()))
+    return True
+
+
 def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
     """Accept one message: queued for deferred senders, sent at once for immediate ones."""
     to = clean_addresses("to", sub.to)
@@ -118,6 +134,8 @@ def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
     sender, reason = choose_sender(actor, sub.sender_id)
     subject, html, text, template_name = _content(actor, sub, sender.team_id or actor.team_id)
     mode = sub.mode or sender.mode
+    if mode != "deferred" and not _immediate_slot(sender):
+        mode = "deferred"  # the sender's rate is used up: the worker keeps to it
     try:
         msg = build_message(from_address=sender.address, display_name=sender.display_name,
                             to=to, cc=cc, bcc=bcc, subject=subject, html=html, text=text)

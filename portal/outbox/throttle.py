@@ -28,6 +28,23 @@ def reserve_slot(sender_id: int, rate_per_minute: int) -> float:
     return booked_end - interval
 
 
+def reserve_slot_within(sender_id: int, rate_per_minute: int, max_wait: float) -> float | None:
+    """Book the next slot only if it starts within ``max_wait`` seconds; its start, or
+    None (nothing booked) when the sender's rate is used up for longer than that."""
+    interval, now = 60.0 / rate_per_minute, time.time()
+    column = Sender.throttle_next_at
+    statement = (
+        update(Sender)
+        .where(Sender.id == sender_id, column.is_(None) | (column <= now + max_wait))
+        .values(throttle_next_at=db.case(
+            (column.is_(None) | (column < now), now + interval), else_=column + interval))
+        .returning(Sender.throttle_next_at)
+    )
+    booked_end = db.session.execute(statement).scalar_one_or_none()
+    db.session.commit()
+    return None if booked_end is None else booked_end - interval
+
+
 def wait_for_slot(sender_id: int, rate_per_minute: int | None, should_stop) -> bool:
     """Sleep until this worker's slot; False when asked to stop meanwhile."""
     if not rate_per_minute:
