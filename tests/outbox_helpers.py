@@ -5,6 +5,7 @@ import pytest
 from portal.crypto import encrypt
 from portal.extensions import db
 from portal.senders.models import Sender
+from portal.tokens import service as tokens
 
 AUTH = {"robot@example.com": "s3cret-auth-code"}
 KIND_ENCRYPTION = {"plain": "none", "starttls": "starttls", "ssl": "ssl"}
@@ -31,3 +32,27 @@ def make_smtp_sender(app):
             return sender.id
 
     return make
+
+
+@pytest.fixture
+def make_token(app):
+    """A token as the operator creates it; returns the secret."""
+    from portal.cli import SYSTEM
+
+    def make(team_id=None, name="ETL", revoked=False):
+        with app.app_context():
+            token, secret = tokens.create_token(SYSTEM, name, team_id)
+            if revoked:
+                tokens.revoke_token(SYSTEM, token)
+            db.session.commit()
+            return secret
+
+    return make
+
+
+@pytest.fixture
+def relay(smtpd_factory, make_smtp_sender):
+    """A plain SMTP server with AUTH and an immediate system default sender for it."""
+    server = smtpd_factory("plain", auth=AUTH)
+    server.sender_id = make_smtp_sender(server, mode="immediate", is_default=True)
+    return server

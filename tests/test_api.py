@@ -12,36 +12,11 @@ from portal.extensions import db
 from portal.outbox.models import Message
 from portal.outbox.worker import Worker
 from portal.templates_.models import MailTemplate
-from portal.tokens import service as tokens
 from tests.outbox_helpers import AUTH
 
 URL = "/api/v1/messages"
 MAIL = {"to": "alice@example.org", "subject": "Monthly figures",
         "html": "<p>Figures attached.</p>"}
-
-
-@pytest.fixture
-def make_token(app):
-    """A token as the operator creates it; returns the secret."""
-    from portal.cli import SYSTEM
-
-    def make(team_id=None, name="ETL", revoked=False):
-        with app.app_context():
-            token, secret = tokens.create_token(SYSTEM, name, team_id)
-            if revoked:
-                tokens.revoke_token(SYSTEM, token)
-            db.session.commit()
-            return secret
-
-    return make
-
-
-@pytest.fixture
-def relay(smtpd_factory, make_smtp_sender):
-    """A plain SMTP server with AUTH and an immediate system default sender for it."""
-    server = smtpd_factory("plain", auth=AUTH)
-    server.sender_id = make_smtp_sender(server, mode="immediate", is_default=True)
-    return server
 
 
 def _auth(secret, **headers):

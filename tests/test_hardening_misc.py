@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import login
-from tests.test_api import MAIL, _count, make_token, post, relay  # noqa: F401 (fixtures)
+from tests.test_api import MAIL, _count, post
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,7 +45,7 @@ def test_gunicorn_trusts_forwarded_headers_only_behind_a_proxy(monkeypatch, env,
     assert (settings["forwarded_allow_ips"] or []) == trusted
 
 
-def test_idempotency_key_with_other_content_is_409(app, client, relay, make_token):  # noqa: F811
+def test_idempotency_key_with_other_content_is_409(app, client, relay, make_token):
     secret = make_token()
     key = {"Idempotency-Key": "daily-2026-11-30"}
     first = post(client, secret, MAIL, **key)

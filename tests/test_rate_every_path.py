@@ -3,7 +3,7 @@
 from portal.extensions import db
 from portal.outbox.models import Message
 from tests.outbox_helpers import AUTH
-from tests.test_api import MAIL, make_token, post  # noqa: F401 (fixture)
+from tests.test_api import MAIL, post
 
 
 def _statuses(app):
