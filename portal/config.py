@@ -25,7 +25,10 @@ class Defaults:
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = False
-    LOGIN_RATE_LIMIT = "10 per minute"
+    # Failed sign-ins, counted in the database for all processes (see auth.throttle).
+    LOGIN_RATE_LIMIT = "10 per minute"  # per address and username
+    LOGIN_RATE_LIMIT_PER_ADDRESS = "50 per 15 minutes"
+    LOGIN_RATE_LIMIT_PER_USER = "30 per 15 minutes"
     PROXY_COUNT = 0
     SMTP_TIMEOUT = 15.0
     WORKER_INTERVAL = 60

@@ -3,6 +3,7 @@
 from portal.audit.models import AuditEntry
 from portal.auth.models import User
 from portal.auth.sessions import UserSession
+from portal.auth.throttle import LoginFailure
 from portal.health.models import WorkerHeartbeat
 from portal.outbox.models import Attempt, Message
 from portal.senders.models import Sender
@@ -10,5 +11,5 @@ from portal.teams.models import Membership, Team
 from portal.templates_.models import MailTemplate
 from portal.tokens.models import ApiToken
 
-__all__ = ["ApiToken", "Attempt", "AuditEntry", "MailTemplate", "Membership", "Message", "Sender",
-           "Team", "User", "UserSession", "WorkerHeartbeat"]
+__all__ = ["ApiToken", "Attempt", "AuditEntry", "LoginFailure", "MailTemplate", "Membership",
+           "Message", "Sender", "Team", "User", "UserSession", "WorkerHeartbeat"]

@@ -1,33 +1,29 @@
 """Sign in and sign out."""
 
-from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from portal.auth import sessions
+from portal.auth import sessions, throttle
 from portal.auth.forms import LoginForm
 from portal.auth.service import authenticate, safe_next
-from portal.extensions import db, limiter
+from portal.errors import error_response
+from portal.extensions import db
 from portal.htmx import render
 
 bp = Blueprint("auth", __name__)
 
 
-def _login_key() -> str:
-    """Throttle per client address and username, so one attacker cannot lock out everyone."""
-    username = (request.form.get("username") or "").strip().lower()[:64]
-    return f"{request.remote_addr}|{username}"
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=_login_key,
-               methods=["POST"], deduct_when=lambda response: response.status_code != 303)
 def login():
-    """Failed attempts count against the throttle; successful ones do not."""
+    """Failed attempts count against the throttle (shared by every process, see
+    ``auth.throttle``); successful ones do not."""
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
+    elif throttle.blocked(request.remote_addr, request.form.get("username", "")):
+        return error_response(429)
     if form.validate_on_submit():
         user, error = authenticate(form.username.data, form.password.data)
         if user is not None:
@@ -39,6 +35,8 @@ def login():
             target = safe_next(form.next.data) or url_for("home.index")
             return redirect(target, code=303)
         form.password.errors.append(error)
+        throttle.record_failure(request.remote_addr, form.username.data)
+        db.session.commit()
     status = 422 if request.method == "POST" else 200
     return render("auth/login.html", form=form, status=status)
 
