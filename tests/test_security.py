@@ -15,7 +15,7 @@ from tests.test_browser_foundation import sign_in
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 MAIL_HTML = ('<h1>Quarterly figures</h1><p style="color: rgb(255, 0, 0)" id="styled">Red?</p>'
              '<style>h1 { color: rgb(0, 128, 0); }</style><img src="https://example.com/t.gif">'
-             '<script>document.title = "pwned"</script>')
+             '<script>document.getElementById("styled").textContent = "script ran"</script>')
 
 
 def _directives() -> dict:
@@ -109,11 +109,10 @@ def test_csp_in_chromium_htmx_works_and_previews_render(page, portal_server, wor
     page.goto(f"{portal_server.url}/messages/{styled_message}")
     body = page.frame_locator("iframe.mail-preview")
     expect(body.get_by_role("heading", name="Quarterly figures")).to_be_visible()
-    expect(body.locator("#styled")).to_have_text("Red?")
+    expect(body.locator("#styled")).to_have_text("Red?")  # the mail's script did not run
     # The body comes from its own URL with its own policy: the mail's styles render,
     # while scripts (sandbox) and remote images (img-src data:) stay inert.
     expect(body.locator("#styled")).to_have_css("color", "rgb(255, 0, 0)")
     expect(body.get_by_role("heading")).to_have_css("color", "rgb(0, 128, 0)")
-    assert page.title() != "pwned"
     assert violations, "the mail's remote image should have been refused"
     assert all("example.com/t.gif" in text for _url, text in violations), violations

@@ -93,7 +93,8 @@ def test_untrusted_ca_then_success_with_pasted_pem(root, smtpd_factory):
 def test_ssl_against_plain_port_is_mismatch(root, smtpd_factory):
     server = smtpd_factory("plain", auth=AUTH)
     body = _check(root, server, encryption="ssl").get_data(as_text=True)
-    assert "465 usually means SSL" in body or "do not match" in body
+    assert "The port and the encryption do not match" in body
+    assert "465 usually means SSL" in body
 
 
 def test_plain_against_ssl_port_is_mismatch_within_timeout(app, root, smtpd_factory):
