@@ -83,6 +83,22 @@ def revoke_token(actor, token: ApiToken) -> ApiToken:
     return token
 
 
+def active_team_tokens(team_id: int) -> list[ApiToken]:
+    return list(db.session.scalars(_ordered(select(ApiToken).where(
+        ApiToken.team_id == team_id, ApiToken.revoked_at.is_(None)))))
+
+
+def revoke_team_tokens(actor, team_id: int) -> int:
+    """Revoke every active token of a team at once (system admins only), e.g. when a
+    system that held them is retired or a secret may have leaked; returns how many."""
+    if not actor.is_system_admin:
+        raise ServiceError("Only system administrators can revoke all of a team's tokens.")
+    tokens = active_team_tokens(team_id)
+    for token in tokens:
+        revoke_token(actor, token)
+    return len(tokens)
+
+
 def authenticate(secret: str | None) -> ApiToken | None:
     """The active token for ``secret``, or None (unknown, malformed or revoked).
 

@@ -3,10 +3,11 @@
 from flask import Blueprint, abort, flash, request, url_for
 from flask_login import current_user
 
-from portal.access import admin_required
+from portal.access import admin_required, system_admin_required
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.htmx import redirect, render
+from portal.teams.models import Team
 from portal.teams.service import administered_teams
 from portal.tokens import service
 from portal.tokens.forms import TokenForm
@@ -70,3 +71,17 @@ def revoke(token_id: int):
     flash(f"Token “{token.name}” revoked. Systems using it can no longer send mail.",
           "success")
     return redirect(url_for("tokens.index"))
+
+
+@bp.route("/teams/<int:team_id>/revoke-all", methods=["GET", "POST"])
+@system_admin_required
+def revoke_team(team_id: int):
+    """GET asks for confirmation, listing the tokens; POST revokes them all."""
+    team = db.session.get(Team, team_id) or abort(404)
+    if request.method == "GET":
+        return render("tokens/revoke_team.html", team=team,
+                      tokens=service.active_team_tokens(team.id))
+    count = service.revoke_team_tokens(current_user, team.id)
+    db.session.commit()
+    flash(f"{count} token(s) of team “{team.name}” revoked.", "success")
+    return redirect(url_for("teams.show", team_id=team.id))
