@@ -4,6 +4,9 @@ from functools import wraps
 
 from flask import abort
 from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from portal.extensions import db
 
 
 def system_admin_required(view):
@@ -32,11 +35,10 @@ def admin_required(view):
     return wrapped
 
 
-def visible_team_ids(user) -> set[int] | None:
-    """Team ids whose data the user may see; None means all (system admin)."""
-    return None if user.is_system_admin else user.team_ids()
-
-
-def administered_team_ids(user) -> set[int] | None:
-    """Team ids the user may change; None means all (system admin)."""
-    return None if user.is_system_admin else user.admin_team_ids()
+def get_or_404(model, pk: int, clause):
+    """The ``model`` row with id ``pk`` when ``clause`` (e.g. ``Sender.managed_by(user)``)
+    admits it; otherwise 404, so "missing" and "not yours" look the same."""
+    found = db.session.scalar(select(model).where(model.id == pk, clause))
+    if found is None:
+        abort(404)
+    return found

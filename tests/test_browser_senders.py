@@ -21,7 +21,7 @@ def test_sender_lifecycle(page, portal_server, world, smtpd_factory):
     expect(page.get_by_text("SMTP AUTH must be enabled")).to_be_visible()
     expect(page.get_by_label("Mail server (SMTP)")).to_have_value("smtp.office365.com")
     expect(page.get_by_label("Port")).to_have_value("587")
-    expect(page.get_by_label("Encryption")).to_have_value("starttls")
+    expect(page.get_by_label("Encryption", exact=True)).to_have_value("starttls")
 
     page.get_by_label("Name", exact=True).fill("Local relay")
     page.get_by_label("Mail server (SMTP)").fill(server.host)

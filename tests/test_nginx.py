@@ -172,7 +172,7 @@ def _add_sender_and_send_test_mails(page, smtp, recipients):
     page.get_by_label("Name", exact=True).fill("Local relay")
     page.get_by_label("Mail server (SMTP)").fill(smtp.host)
     page.get_by_label("Port").fill(str(smtp.port))
-    page.get_by_label("Encryption").select_option("starttls")
+    page.get_by_label("Encryption", exact=True).select_option("starttls")
     page.get_by_label("Sender address").fill("robot@example.com")
     page.get_by_label("Displayed name").fill("Reporting")
     page.get_by_label("Password / authorization code").fill(AUTH["robot@example.com"])

@@ -252,7 +252,8 @@ def test_visible_and_usable_templates(app, world, make_template):
         assert service.get_usable_template(agent, blue_id, world["red"]) is None
         assert service.get_usable_template(agent, "Blue only", world["blue"]) is None
         assert service.get_usable_template(None, blue_id, world["blue"]).id == blue_id
-        assert service.get_managed_template(agent, red_id) is None
+        assert db.session.scalar(select(MailTemplate).where(
+            MailTemplate.id == red_id, MailTemplate.managed_by(agent))) is None
 
 
 # --- preview ------------------------------------------------------------------------------

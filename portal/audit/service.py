@@ -6,28 +6,18 @@ from sqlalchemy import func, select
 from portal.audit.models import AuditEntry
 from portal.extensions import db
 from portal.listing import after_cursor, encode_cursor
+from portal.teams import scope
 
 PAGE_SIZE = 50
 COUNT_CAP = 10_000
 
 
-def visibility_clause(user):
-    """A WHERE clause limiting entries to the user's view, or None for everything.
-
-    Entries of system-level objects (users, system senders, ...) have no team and
-    are shown to system admins only.
-    """
-    if user.is_system_admin:
-        return None
-    admin_teams = user.admin_team_ids()
-    if not admin_teams:
-        raise PermissionError("Only administrators can read the audit trail.")
-    return AuditEntry.team_id.in_(admin_teams)
-
-
 def _visible(user, query):
-    clause = visibility_clause(user)
-    return query if clause is None else query.where(clause)
+    """Entries of the teams the user administers (all for system admins). Entries of
+    system-level objects (users, system senders, ...) have no team: system admins only."""
+    if not user.is_any_admin:
+        raise PermissionError("Only administrators can read the audit trail.")
+    return query.where(scope.managed(AuditEntry.team_id, user))
 
 
 def audit_page(user, filters, cursor, size: int | None = None):

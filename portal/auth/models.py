@@ -10,6 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.dbtypes import UTCDateTime, utcnow
 from portal.extensions import db
+from portal.teams.scope import may_manage
 
 ROLES = ("admin", "agent")
 
@@ -66,9 +67,7 @@ class User(UserMixin, db.Model):
 
     def can_admin_team(self, team_id: int | None) -> bool:
         """System admins administer every scope (including system level); team admins theirs."""
-        if self.is_system_admin:
-            return True
-        return team_id is not None and team_id in self.admin_team_ids()
+        return may_manage(team_id, self)
 
     @property
     def is_any_admin(self) -> bool:

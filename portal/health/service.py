@@ -75,7 +75,7 @@ def waiting_count(team_ids: set[int] | None = None) -> int:
     """Deferred messages waiting for a worker; ``team_ids`` limits it to those teams."""
     query = select(func.count()).select_from(Message).where(Message.status.in_(WAITING))
     if team_ids is not None:
-        query = query.where(Message.team_id.in_(sorted(team_ids) or [-1]))
+        query = query.where(Message.team_id.in_(sorted(team_ids)))
     return db.session.scalar(query) or 0
 
 

@@ -27,6 +27,3 @@ class Actor:
         return cls(label=f"API token “{token.name}”", team_ids=teams, team_id=token.team_id,
                    token_id=token.id)
 
-    def may_use_team(self, team_id: int | None) -> bool:
-        """System-level things are usable by all; team things by that team's members."""
-        return team_id is None or self.team_ids is None or team_id in self.team_ids

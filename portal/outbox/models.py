@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.dbtypes import UTCDateTime, partial_unique, utcnow
 from portal.extensions import db
+from portal.teams import scope
 
 # Every status a message can have; the lifecycle (portal/outbox/lifecycle.py) names the
 # subsets (due, pending, final) and is the only code that moves a message between them.
@@ -30,6 +31,11 @@ class Message(db.Model):
     The sender's name and address are copied in, so the record survives the
     sender's deletion; ``sender_reason`` says why that sender was used.
     """
+
+    @classmethod
+    def visible_to(cls, who):
+        """Clause: the records ``who`` may read (see ``teams.scope``)."""
+        return scope.records_visible(cls.team_id, cls.user_id, who)
 
     __tablename__ = "messages"
     __table_args__ = (

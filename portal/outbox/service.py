@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from flask import current_app
+from sqlalchemy import select
 
 from portal.addresses import AddressError, normalize_address
 from portal.extensions import db
@@ -22,6 +23,7 @@ from portal.outbox.records import new_message
 from portal.outbox.throttle import reserve_slot_within
 from portal.senders.models import Sender
 from portal.senders.service import NotConfigured, resolve_default
+from portal.teams import scope
 from portal.templates_.models import MailTemplate
 from portal.templates_.render import TemplateRenderError, render_template_parts
 from portal.templates_.service import get_usable_template
@@ -61,8 +63,9 @@ def choose_sender(actor: Actor, sender_id: int | None) -> tuple[Sender, str]:
             return resolve_default(actor.team_id)
         except NotConfigured as error:
             raise SubmitError(NotConfigured.code, str(error), "sender_id", 409) from error
-    sender = db.session.get(Sender, sender_id)
-    if sender is None or not actor.may_use_team(sender.team_id):
+    sender = db.session.scalar(select(Sender).where(Sender.id == sender_id,
+                                                    Sender.visible_to(actor)))
+    if sender is None:
         raise SubmitError("sender_not_found", f"There is no sender {sender_id} you may use.",
                           "sender_id", 404)
     if not sender.enabled:
@@ -91,7 +94,7 @@ def _content(actor: Actor, sub: Submission, team_id: int | None):
             template = db.session.get(MailTemplate, sub.template)
         else:  # named by an API client: the team's template wins over a system one
             template = get_usable_template(None, sub.template, team_id)
-        if template is None or not actor.may_use_team(template.team_id):
+        if template is None or not scope.may_see(template.team_id, actor):
             raise SubmitError("template_not_found", f"There is no template “{sub.template}” "
                               "you may use.", "template", 404)
         try:

@@ -3,7 +3,7 @@ or the ones they sent themselves (agent)."""
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import defer
 
 from portal.extensions import db
@@ -13,31 +13,10 @@ from portal.outbox.lifecycle import FINAL, RETRYABLE
 from portal.outbox.models import Message
 
 
-def visibility_clause(user):
-    """A WHERE clause limiting messages to the user's view, or None for everything."""
-    if user.is_system_admin:
-        return None
-    admin_teams = user.admin_team_ids()
-    mine = Message.user_id == user.id
-    return or_(mine, Message.team_id.in_(admin_teams)) if admin_teams else mine
-
-
 def visible_messages_query(user, query):
-    clause = visibility_clause(user)
-    return query if clause is None else query.where(clause)
+    return query.where(Message.visible_to(user))
 
 
-def get_visible_message(user, message_pk: int) -> Message | None:
-    """The message when the user may see it; None hides both missing and forbidden."""
-    message = db.session.get(Message, message_pk)
-    if message is None:
-        return None
-    clause = visibility_clause(user)
-    if clause is None:
-        return message
-    if message.user_id == user.id or message.team_id in user.admin_team_ids():
-        return message
-    return None
 
 
 PAGE_SIZE = 50

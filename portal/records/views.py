@@ -4,17 +4,19 @@ from flask import Blueprint, Response, abort, flash, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from portal.access import get_or_404
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.htmx import redirect, render
 from portal.listing import decode_cursor
 from portal.outbox import lifecycle
-from portal.outbox.models import STATUSES
+from portal.outbox.models import STATUSES, Message
 from portal.records import service
 from portal.records.chart import build_chart, chart_range
 from portal.records.export import csv_lines, json_lines
 from portal.records.filters import Filters
 from portal.senders.models import Sender
+from portal.teams import scope
 from portal.templates_.service import visible_templates
 
 bp = Blueprint("records", __name__)
@@ -22,11 +24,9 @@ bp = Blueprint("records", __name__)
 
 def _sender_choices():
     """Senders whose records the user may filter by."""
-    query = select(Sender.id, Sender.name, Sender.address).order_by(Sender.name)
-    if not current_user.is_system_admin:
-        query = query.where(Sender.team_id.is_(None)
-                            | Sender.team_id.in_(current_user.team_ids() or [-1]))
-    return db.session.execute(query).all()
+    return db.session.execute(select(Sender.id, Sender.name, Sender.address)
+                              .where(Sender.visible_to(current_user))
+                              .order_by(Sender.name)).all()
 
 
 def _context(filters: Filters, errors: dict) -> dict:
@@ -68,12 +68,14 @@ def export(fmt: str):
                              f'attachment; filename="sending-records-{stamp}.{fmt}"'})
 
 
+def _message_or_404(message_pk: int) -> Message:
+    return get_or_404(Message, message_pk, Message.visible_to(current_user))
+
+
 @bp.get("/messages/<int:message_pk>")
 @login_required
 def detail(message_pk: int):
-    message = service.get_visible_message(current_user, message_pk)
-    if message is None:
-        abort(404)
+    message = _message_or_404(message_pk)
     return render("records/detail.html", message=message,
                   recipients=lifecycle.recipients_of(message),
                   can_retry=service.can_retry(current_user, message))
@@ -88,9 +90,7 @@ BODY_POLICY = ("sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src 
 @bp.get("/messages/<int:message_pk>/body")
 @login_required
 def body(message_pk: int):
-    message = service.get_visible_message(current_user, message_pk)
-    if message is None:
-        abort(404)
+    message = _message_or_404(message_pk)
     return Response(message.html_body or "", content_type="text/html; charset=utf-8",
                     headers={"Content-Security-Policy": BODY_POLICY,
                              "X-Frame-Options": "SAMEORIGIN",
@@ -102,10 +102,8 @@ def body(message_pk: int):
 def retry(message_pk: int):
     """Failed or partial mail is requeued for the recipients not yet reached; unknown mail
     first asks, as it may deliver twice."""
-    message = service.get_visible_message(current_user, message_pk)
-    if message is None:
-        abort(404)
-    if not current_user.can_admin_team(message.team_id):
+    message = _message_or_404(message_pk)
+    if not scope.may_manage(message.team_id, current_user):
         abort(403)
     if not service.can_retry(current_user, message):
         flash(f"Message #{message.id} is {message.status}: there is nothing to retry.", "info")

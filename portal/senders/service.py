@@ -31,27 +31,15 @@ def _ordered(query):
 
 def managed_senders(user) -> list[Sender]:
     """Senders the user may change: all for system admins, their teams' for team admins."""
-    query = select(Sender)
-    if not user.is_system_admin:
-        query = query.where(Sender.team_id.in_(user.admin_team_ids() or [-1]))
-    return list(db.session.scalars(_ordered(query)))
+    return list(db.session.scalars(_ordered(select(Sender).where(Sender.managed_by(user)))))
 
 
 def usable_senders(user) -> list[Sender]:
     """Enabled senders the user may send from: system-level ones and their teams'."""
-    query = select(Sender).where(Sender.enabled.is_(True))
-    if not user.is_system_admin:
-        query = query.where(Sender.team_id.is_(None)
-                            | Sender.team_id.in_(user.team_ids() or [-1]))
+    query = select(Sender).where(Sender.enabled.is_(True), Sender.visible_to(user))
     return list(db.session.scalars(_ordered(query)))
 
 
-def get_managed_sender(user, sender_id: int) -> Sender | None:
-    """The sender when it exists and the user may change it; None hides both cases."""
-    sender = db.session.get(Sender, sender_id)
-    if sender is None or not user.can_admin_team(sender.team_id):
-        return None
-    return sender
 
 
 def save_sender(actor, sender: Sender | None, values: dict) -> Sender:
@@ -131,10 +119,8 @@ def resolve_default(team_id: int | None) -> tuple[Sender, str]:
 def default_scopes(user) -> list[tuple[Team | None, Sender | None, list[Sender]]]:
     """Each scope the user administers: (team or None for system, its default, candidates)."""
     teams = [None] if user.is_system_admin else []
-    query = select(Team).order_by(func.lower(Team.name))
-    if not user.is_system_admin:
-        query = query.where(Team.id.in_(user.admin_team_ids() or [-1]))
-    teams += list(db.session.scalars(query))
+    teams += list(db.session.scalars(select(Team).where(Team.managed_by(user))
+                                     .order_by(func.lower(Team.name))))
     enabled = [s for s in managed_senders(user) if s.enabled]
     scopes = []
     for team in teams:

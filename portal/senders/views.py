@@ -3,7 +3,7 @@
 from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_login import current_user
 
-from portal.access import admin_required
+from portal.access import admin_required, get_or_404
 from portal.bounds import parse_id
 from portal.crypto import SecretUnreadable
 from portal.errors import ServiceError
@@ -17,6 +17,7 @@ from portal.senders import (
     testing,
 )
 from portal.senders.forms import SenderForm
+from portal.senders.models import Sender
 from portal.teams.service import administered_teams
 
 bp = Blueprint("senders", __name__, url_prefix="/senders")
@@ -25,10 +26,7 @@ COMPOSE_FIELDS = {"to": "test_recipient", "from_address": "address"}
 
 
 def _sender_or_404(sender_id: int):
-    sender = service.get_managed_sender(current_user, sender_id)
-    if sender is None:
-        abort(404)
-    return sender
+    return get_or_404(Sender, sender_id, Sender.managed_by(current_user))
 
 
 def _form(sender=None, **kwargs) -> SenderForm:

@@ -2,11 +2,12 @@
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from portal.dbtypes import UTCDateTime, utcnow
 from portal.extensions import db
+from portal.teams import scope
 
 
 class TeamScoped:
@@ -26,6 +27,19 @@ class TeamScoped:
     def scope_label(self) -> str:
         return self.team.name if self.team is not None else self.SYSTEM_LABEL
 
+    @classmethod
+    def visible_to(cls, who):
+        """Clause: what ``who`` may see and use (system-level rows and their teams')."""
+        return scope.visible(cls.team_id, who)
+
+    @classmethod
+    def managed_by(cls, who):
+        """Clause: what ``who`` may change (their admin teams'; all for system admins)."""
+        return scope.managed(cls.team_id, who)
+
+    def is_managed_by(self, who) -> bool:
+        return scope.may_manage(self.team_id, who)
+
 
 class Team(db.Model):
     """A group of users that owns senders, templates, tokens and records."""
@@ -40,6 +54,18 @@ class Team(db.Model):
         "Membership", back_populates="team", cascade="all, delete-orphan",
         order_by="Membership.id", lazy="selectin",  # the team list counts members per row
     )
+
+    @classmethod
+    def visible_to(cls, who):
+        """Clause: the teams ``who`` belongs to (all for system admins)."""
+        found = scope.Scope.of(who)
+        return true() if found.everything else cls.id.in_(sorted(found.teams))
+
+    @classmethod
+    def managed_by(cls, who):
+        """Clause: the teams ``who`` administers (all for system admins)."""
+        found = scope.Scope.of(who)
+        return true() if found.everything else cls.id.in_(sorted(found.admin_teams))
 
     def __repr__(self) -> str:
         return f"<Team {self.name}>"

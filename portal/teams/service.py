@@ -2,7 +2,6 @@
 
 from sqlalchemy import func, select
 
-from portal.access import visible_team_ids
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.teams.models import Team
@@ -14,25 +13,16 @@ EMPTY_CHECKS = []
 
 def visible_teams(user) -> list[Team]:
     """Teams the user may see, by name."""
-    query = select(Team).order_by(func.lower(Team.name))
-    ids = visible_team_ids(user)
-    if ids is not None:
-        query = query.where(Team.id.in_(ids or [-1]))
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(select(Team).where(Team.visible_to(user))
+                                   .order_by(func.lower(Team.name))))
 
 
 def administered_teams(user) -> list[Team]:
     """Teams whose senders, templates and tokens the user may manage, by name."""
-    return [team for team in visible_teams(user) if user.can_admin_team(team.id)]
+    return list(db.session.scalars(select(Team).where(Team.managed_by(user))
+                                   .order_by(func.lower(Team.name))))
 
 
-def get_visible_team(user, team_id: int) -> Team | None:
-    """The team when it exists and the user may see it; None hides both cases alike."""
-    team = db.session.get(Team, team_id)
-    ids = visible_team_ids(user)
-    if team is None or (ids is not None and team.id not in ids):
-        return None
-    return team
 
 
 def _check_name(name: str, exclude_id: int | None = None) -> str:

@@ -3,21 +3,19 @@
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask_login import current_user
 
-from portal.access import admin_required, system_admin_required
+from portal.access import admin_required, get_or_404, system_admin_required
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.htmx import is_htmx, render
 from portal.teams import service
 from portal.teams.forms import TeamForm
+from portal.teams.models import Team
 
 bp = Blueprint("teams", __name__, url_prefix="/teams")
 
 
 def _team_or_404(team_id: int):
-    team = service.get_visible_team(current_user, team_id)
-    if team is None:
-        abort(404)
-    return team
+    return get_or_404(Team, team_id, Team.visible_to(current_user))
 
 
 def _list(form=None, status=200):

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.errors import ServiceError
 from portal.extensions import db
+from portal.teams import scope
 from portal.teams import service as teams_service
 from portal.teams.models import Team
 from portal.templates_.models import MailTemplate
@@ -25,27 +26,16 @@ def _ordered(query):
 
 def visible_templates(user) -> list[MailTemplate]:
     """Templates the user may use: all for system admins, else system-level + their teams'."""
-    query = select(MailTemplate)
-    if not user.is_system_admin:
-        query = query.where(MailTemplate.team_id.is_(None)
-                            | MailTemplate.team_id.in_(user.team_ids() or [-1]))
-    return list(db.session.scalars(_ordered(query)))
+    return list(db.session.scalars(_ordered(select(MailTemplate).where(
+        MailTemplate.visible_to(user)))))
 
 
 def managed_templates(user) -> list[MailTemplate]:
     """Templates the user may change: all for system admins, their admin teams' otherwise."""
-    query = select(MailTemplate)
-    if not user.is_system_admin:
-        query = query.where(MailTemplate.team_id.in_(user.admin_team_ids() or [-1]))
-    return list(db.session.scalars(_ordered(query)))
+    return list(db.session.scalars(_ordered(select(MailTemplate).where(
+        MailTemplate.managed_by(user)))))
 
 
-def get_managed_template(user, template_id: int) -> MailTemplate | None:
-    """The template when it exists and the user may change it; None hides both cases."""
-    template = db.session.get(MailTemplate, template_id)
-    if template is None or not user.can_admin_team(template.team_id):
-        return None
-    return template
 
 
 def get_usable_template(user, name_or_id: int | str, team_id: int | None
@@ -57,13 +47,12 @@ def get_usable_template(user, name_or_id: int | str, team_id: int | None
     the caller is already scoped to ``team_id`` (an API token); a user must be
     a member of that team (or a system admin). None when nothing matches.
     """
-    if (user is not None and team_id is not None and not user.is_system_admin
-            and team_id not in user.team_ids()):
+    if user is not None and not scope.may_see(team_id, user):
         return None
-    scope = MailTemplate.team_id.is_(None)
+    candidates = MailTemplate.team_id.is_(None)
     if team_id is not None:
-        scope = or_(scope, MailTemplate.team_id == team_id)
-    query = select(MailTemplate).where(scope)
+        candidates = or_(candidates, MailTemplate.team_id == team_id)
+    query = select(MailTemplate).where(candidates)
     if isinstance(name_or_id, int) and not isinstance(name_or_id, bool):
         query = query.where(MailTemplate.id == name_or_id)
     else:

@@ -1,15 +1,16 @@
 """Template pages: list, new/edit with a live sandboxed preview, delete with confirmation."""
 
-from flask import Blueprint, abort, flash, request, url_for
+from flask import Blueprint, flash, request, url_for
 from flask_login import current_user
 
-from portal.access import admin_required
+from portal.access import admin_required, get_or_404
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.htmx import redirect, render
 from portal.teams.service import administered_teams
 from portal.templates_ import service
 from portal.templates_.forms import MAX_BODY_BYTES, MAX_SAMPLE_CHARS, TemplateForm
+from portal.templates_.models import MailTemplate
 from portal.templates_.preview import Preview, preview
 from portal.templates_.render import TemplateRenderError, variables_in
 
@@ -17,10 +18,7 @@ bp = Blueprint("templates_", __name__, url_prefix="/templates")
 
 
 def _template_or_404(template_id: int):
-    template = service.get_managed_template(current_user, template_id)
-    if template is None:
-        abort(404)
-    return template
+    return get_or_404(MailTemplate, template_id, MailTemplate.managed_by(current_user))
 
 
 def _form(template=None) -> TemplateForm:

@@ -34,18 +34,10 @@ def _ordered(query):
 
 def managed_tokens(user) -> list[ApiToken]:
     """Tokens the user may see and revoke: all for system admins, their admin teams' else."""
-    query = select(ApiToken)
-    if not user.is_system_admin:
-        query = query.where(ApiToken.team_id.in_(user.admin_team_ids() or [-1]))
-    return list(db.session.scalars(_ordered(query)))
+    return list(db.session.scalars(_ordered(select(ApiToken).where(
+        ApiToken.managed_by(user)))))
 
 
-def get_managed_token(user, token_id: int) -> ApiToken | None:
-    """The token when it exists and the user may manage it; None hides both cases."""
-    token = db.session.get(ApiToken, token_id)
-    if token is None or not user.can_admin_team(token.team_id):
-        return None
-    return token
 
 
 def _check_name(name: str) -> str:

@@ -3,7 +3,7 @@
 from flask import Blueprint, abort, flash, request, url_for
 from flask_login import current_user
 
-from portal.access import admin_required, system_admin_required
+from portal.access import admin_required, get_or_404, system_admin_required
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.htmx import redirect, render
@@ -11,15 +11,13 @@ from portal.teams.models import Team
 from portal.teams.service import administered_teams
 from portal.tokens import service
 from portal.tokens.forms import TokenForm
+from portal.tokens.models import ApiToken
 
 bp = Blueprint("tokens", __name__, url_prefix="/tokens")
 
 
 def _token_or_404(token_id: int):
-    token = service.get_managed_token(current_user, token_id)
-    if token is None:
-        abort(404)
-    return token
+    return get_or_404(ApiToken, token_id, ApiToken.managed_by(current_user))
 
 
 def _form() -> TokenForm:

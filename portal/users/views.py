@@ -1,9 +1,10 @@
 """User administration for system admins: create, edit, deactivate, passwords, teams."""
 
-from flask import Blueprint, abort, current_app, flash, request, url_for
+from flask import Blueprint, current_app, flash, request, url_for
 from flask_login import current_user, login_user
+from sqlalchemy import true
 
-from portal.access import system_admin_required
+from portal.access import get_or_404, system_admin_required
 from portal.auth import sessions
 from portal.auth.models import User
 from portal.bounds import parse_id
@@ -21,10 +22,7 @@ bp = Blueprint("users", __name__, url_prefix="/users")
 
 
 def _user_or_404(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
+    return get_or_404(User, user_id, true())  # the pages are for system admins only
 
 
 def _page_number() -> int:
