@@ -101,6 +101,7 @@ def test_sign_out_everywhere(app, client, world):
     _sign_in(phone, "red_admin", remember=True)
     remembered = _copy(app, phone, "remember_token")
     _sign_in(client, "red_agent")
+    assert 'action="/logout/everywhere"' in laptop.get("/").get_data(as_text=True)
     _post(laptop, "/logout/everywhere")
     assert not _signed_in(laptop) and not _signed_in(phone) and not _signed_in(remembered)
     assert _signed_in(client)  # other users are not affected

@@ -81,5 +81,6 @@ def revoke_team(team_id: int):
                       tokens=service.active_team_tokens(team.id))
     count = service.revoke_team_tokens(current_user, team.id)
     db.session.commit()
-    flash(f"{count} token(s) of team “{team.name}” revoked.", "success")
+    flash(f"Revoked {count} token{'' if count == 1 else 's'} of team “{team.name}”.",
+          "success")
     return redirect(url_for("teams.show", team_id=team.id))
