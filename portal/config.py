@@ -74,14 +74,15 @@ def engine_options(url: str) -> dict:
 
 
 def secure_files(instance_path: str, database_uri: str) -> None:
-    """``instance/`` is readable by its owner only (0700), and so is a SQLite database
-    (0600, created empty here before SQLite would create it world-readable; its WAL and
+    """A new ``instance/`` is readable by its owner only (0700); an existing one loses
+    access for others (group access, e.g. for backups, stays). A new SQLite database is
+    0600 (created empty here before SQLite would create it world-readable; its WAL and
     shared-memory files take the same mode). Existing files are left as they are."""
     folder = Path(instance_path)
     if not folder.exists():
         folder.mkdir(parents=True, mode=0o700)
     elif folder.stat().st_uid == os.getuid():
-        folder.chmod(0o700)
+        folder.chmod(folder.stat().st_mode & 0o770)
     if database_uri.startswith("sqlite:///") and ":memory:" not in database_uri:
         database = Path(database_uri.removeprefix("sqlite:///").split("?")[0])
         if database.parent.is_dir() and not database.exists():

@@ -1,5 +1,6 @@
-"""Shared pieces of the filtered, newest-first listings (sending records, audit trail):
-inclusive UTC date ranges, tidy URL arguments, and opaque keyset cursors."""
+"""Shared pieces of the filtered, newest-first listings (sending records, audit trail,
+users): inclusive UTC date ranges, tidy URL arguments, opaque keyset cursors and
+substring search."""
 
 import base64
 from dataclasses import dataclass, fields
@@ -10,6 +11,13 @@ from sqlalchemy import and_, or_
 from portal.bounds import FIRST_DAY, LAST_DAY, day_in_range, parse_id
 
 MAX_TEXT = 200
+
+
+def contains(column, text: str):
+    """``column LIKE '%text%'`` with the text's own ``%``, ``_`` and ``\\`` matched
+    literally (a user searching for "a_b" must not also find "axb")."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.like(f"%{escaped}%", escape="\\")
 
 
 def day_start(day: date) -> datetime:

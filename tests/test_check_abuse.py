@@ -74,7 +74,7 @@ def test_checks_are_rate_limited_per_user(app, world):
     other = app.test_client()
     login(other, "blue_admin")  # another user has a budget of their own
     assert other.post("/senders/check", headers=HX, data={
-        **data, "team_id": str(world["blue"])}).status_code != 429
+        **data, "team_id": str(world["blue"])}).status_code == 200
 
 
 @pytest.mark.parametrize("host, port, allowed", [

@@ -91,3 +91,13 @@ def test_starttls_not_offered_never_advises_no_encryption():
                                     "the server does not offer STARTTLS"))
     assert "SSL" in advice.advice
     assert "No encryption" not in advice.advice and "no encryption" not in advice.advice
+
+
+def test_line_ends_of_the_ca_certificate_do_not_count_as_a_change(client, saved):
+    sid, server = saved
+    data = sender_form(server, password="", sender_id=str(sid),
+                       ca_cert=server.ca_pem.replace("\n", "\r\n") + "\r\n")
+    assert "Connection works" in client.post(
+        "/senders/check", data={**data, "action": "connection"}, headers=HX).get_data(
+        as_text=True)
+    assert client.post(f"/senders/{sid}", data=data, headers=HX).status_code == 204

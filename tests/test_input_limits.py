@@ -67,3 +67,16 @@ def test_instance_files_are_private(tmp_path, monkeypatch):
     assert _mode(folder) == 0o700
     for name in ("portal.sqlite", "portal.sqlite-wal", "session.key", "encryption.key"):
         assert _mode(folder / name) == 0o600, name
+
+
+def test_unpaired_surrogates_in_api_json_are_a_400(app, client, relay, make_token):
+    secret = make_token()
+    for headers in ({}, {"Idempotency-Key": "once"}):
+        response = client.post("/api/v1/messages", data='{"to": "a@example.org", '
+                               '"subject": "x\\ud800", "html": "<p>x</p>"}',
+                               content_type="application/json",
+                               headers={"Authorization": f"Bearer {secret}", **headers})
+        assert response.status_code == 400
+        assert response.get_json()["error"]["code"] == "invalid_json"
+        assert "surrogate" in response.get_json()["error"]["message"]
+    assert relay.messages == []

@@ -140,9 +140,9 @@ def _replay(earlier: Message, sub):
 @bp.get("/messages/<int:message_id>")
 def get_message(message_id: int):
     """One message with its attempts. A team token sees only its team's messages."""
-    message = db.session.get(Message, message_id)
-    token = g.api_token
-    if message is None or (token.team_id is not None and message.team_id != token.team_id):
+    message = db.session.scalar(select(Message).where(
+        Message.id == message_id, Message.visible_to(Actor.for_token(g.api_token))))
+    if message is None:
         raise ApiError(404, "not_found", f"There is no message {message_id} this token "
                        "may see.")
     return jsonify(schema.details(message))

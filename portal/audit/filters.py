@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import func
 
 from portal.audit.models import OBJECT_TYPES, AuditEntry
-from portal.listing import MAX_TEXT, DateRangeFilters
+from portal.listing import MAX_TEXT, DateRangeFilters, contains
 
 
 @dataclass
@@ -44,5 +44,4 @@ class AuditFilters(DateRangeFilters):
 
 
 def _contains(column, text: str):
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return func.lower(column).like(f"%{escaped}%", escape="\\")
+    return contains(func.lower(column), text.lower())

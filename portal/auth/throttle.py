@@ -4,8 +4,9 @@ Three limits apply at once (each a Flask-Limiter style string such as "10 per mi
 per address and username (``LOGIN_RATE_LIMIT``), per address whatever the usernames
 (``LOGIN_RATE_LIMIT_PER_ADDRESS``: one machine guessing many accounts) and per username
 whatever the address (``LOGIN_RATE_LIMIT_PER_USER``: many machines guessing one
-account). Only failures count; a successful sign-in is never slowed down by its own
-earlier typos beyond these windows.
+account). Only failures count. So that nobody can lock a person out of their own
+account from elsewhere, the per-username limit stops only addresses that have failed
+for that username themselves: once it is reached, each new address gets one guess.
 """
 
 from __future__ import annotations
@@ -45,15 +46,22 @@ def _key(username: str) -> str:
     return (username or "").strip().lower()[:64]
 
 
+def _failures(since, where) -> int:
+    return db.session.scalar(select(func.count()).select_from(LoginFailure)
+                             .where(LoginFailure.at > since, *where))
+
+
 def blocked(address: str, username: str) -> bool:
     """True when any of the limits is used up for this address or username."""
-    now = utcnow()
-    for limit, where in _limits(address or "", _key(username)):
+    now, address, username = utcnow(), address or "", _key(username)
+    pair, per_address, per_user = _limits(address, username)
+    for limit, where in (pair, per_address, per_user):
         since = now - timedelta(seconds=limit.get_expiry())
-        count = db.session.scalar(select(func.count()).select_from(LoginFailure)
-                                  .where(LoginFailure.at > since, *where))
-        if count >= limit.amount:
-            return True
+        if _failures(since, where) < limit.amount:
+            continue
+        if limit is per_user[0] and not _failures(since, pair[1]):
+            continue  # this address has not failed for this user: let it try
+        return True
     return False
 
 

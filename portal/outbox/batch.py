@@ -66,6 +66,8 @@ def _payload(row, sender: Sender):
         return rebuild(db.session.get(Message, row.id), sender)
     except ComposeError as error:
         raise DeliveryError("data", "unsafe_header", str(error), kind="permanent") from error
+    finally:
+        db.session.commit()  # give the connection back before the SMTP exchange
 
 
 def _send_one(row, conn: _Connection, sender: Sender):
@@ -83,7 +85,9 @@ def _send_one(row, conn: _Connection, sender: Sender):
 def _rows(pks: list[int], claim_id: str, size: int):
     """The claimed rows, read ``size`` at a time (message bytes can be large)."""
     for start in range(0, len(pks), size):
-        yield from lifecycle.claimed_rows(pks[start:start + size], claim_id)
+        rows = lifecycle.claimed_rows(pks[start:start + size], claim_id)
+        db.session.commit()  # the rows are plain values: no connection held while sending
+        yield from rows
 
 
 def _deliver(pks, claim_id, conn, sender, *, lease: float, should_stop):

@@ -12,7 +12,8 @@ single writer never sleep-polls for its lock.
 
 ``apply(connection, requests)`` gets a Core connection of the leader's own, outside any
 ORM session (a session's commit bookkeeping would cost more than the writes), and
-returns one result per request, in order.
+returns one result per request, in order. When a shared transaction fails, each of its
+requests is tried again alone, so one bad request fails only its own thread.
 """
 
 from __future__ import annotations
@@ -59,13 +60,25 @@ class GroupCommit:
         with self._queue_lock:
             requests, self._queue = self._queue, []
         try:
-            with db.engine.begin() as connection:
-                results = self._apply(connection, [request.data for request in requests])
-            for request, result in zip(requests, results, strict=True):
-                request.result = result
-        except BaseException as error:  # every follower must learn of it, then re-raise
+            try:
+                self._write(requests)
+            except Exception:
+                if len(requests) == 1:
+                    raise
+                for request in requests:  # find the bad one; the others still commit
+                    try:
+                        self._write([request])
+                    except Exception as error:
+                        request.error = error
+        except BaseException as error:  # the leader's own failure: tell everyone
             for request in requests:
-                request.error = error
+                request.error = request.error or error
         finally:
             for request in requests:
                 request.done = True
+
+    def _write(self, requests: list[_Request]) -> None:
+        with db.engine.begin() as connection:
+            results = self._apply(connection, [request.data for request in requests])
+        for request, result in zip(requests, results, strict=True):
+            request.result = result

@@ -20,7 +20,7 @@ from portal.outbox.actors import Actor
 from portal.outbox.delivery import deliver_now
 from portal.outbox.models import Message
 from portal.outbox.records import new_message
-from portal.outbox.throttle import reserve_slot_within
+from portal.outbox.throttle import reserve_slot
 from portal.senders.models import Sender
 from portal.senders.service import NotConfigured, resolve_default
 from portal.teams import scope
@@ -117,8 +117,8 @@ def _immediate_slot(sender: Sender) -> bool:
     """
     if not sender.rate_per_minute:
         return True
-    slot = reserve_slot_within(sender.id, sender.rate_per_minute,
-                               float(current_app.config["IMMEDIATE_RATE_WAIT_SECONDS"]))
+    slot = reserve_slot(sender.id, sender.rate_per_minute,
+                        float(current_app.config["IMMEDIATE_RATE_WAIT_SECONDS"]))
     if slot is None:
         return False
     time.sleep(max(0.0, slot - time.time()))
@@ -137,13 +137,13 @@ def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
     sender, reason = choose_sender(actor, sub.sender_id)
     subject, html, text, template_name = _content(actor, sub, sender.team_id or actor.team_id)
     mode = sub.mode or sender.mode
-    if mode != "deferred" and not _immediate_slot(sender):
-        mode = "deferred"  # the sender's rate is used up: the worker keeps to it
     try:
         msg = build_message(from_address=sender.address, display_name=sender.display_name,
                             to=to, cc=cc, bcc=bcc, subject=subject, html=html, text=text)
     except ComposeError as error:
         raise SubmitError("invalid_header", str(error), error.field) from error
+    if mode != "deferred" and not _immediate_slot(sender):
+        mode = "deferred"  # the sender's rate is used up: the worker keeps to it
     message = new_message(
         msg=msg, sender_id=sender.id, sender_name=sender.name, sender_address=sender.address,
         sender_reason=reason, team_id=sender.team_id if sender.team_id else actor.team_id,

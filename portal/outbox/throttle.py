@@ -12,34 +12,19 @@ from portal.extensions import db
 from portal.senders.models import Sender
 
 
-def reserve_slot(sender_id: int, rate_per_minute: int) -> float:
-    """Book the next slot (epoch seconds) and commit at once so others see it."""
-    interval = 60.0 / rate_per_minute
-    now = time.time()
-    column = Sender.throttle_next_at
-    statement = (
-        update(Sender).where(Sender.id == sender_id)
-        .values(throttle_next_at=db.case(
-            (column.is_(None) | (column < now), now + interval), else_=column + interval))
-        .returning(Sender.throttle_next_at)
-    )
-    booked_end = db.session.execute(statement).scalar_one()
-    db.session.commit()
-    return booked_end - interval
-
-
-def reserve_slot_within(sender_id: int, rate_per_minute: int, max_wait: float) -> float | None:
-    """Book the next slot only if it starts within ``max_wait`` seconds; its start, or
-    None (nothing booked) when the sender's rate is used up for longer than that."""
+def reserve_slot(sender_id: int, rate_per_minute: int,
+                 max_wait: float | None = None) -> float | None:
+    """Book the sender's next slot and commit at once so others see it; returns its start
+    (epoch seconds). With ``max_wait``, only a slot starting within that many seconds
+    is booked, else nothing is and the answer is None."""
     interval, now = 60.0 / rate_per_minute, time.time()
     column = Sender.throttle_next_at
-    statement = (
-        update(Sender)
-        .where(Sender.id == sender_id, column.is_(None) | (column <= now + max_wait))
-        .values(throttle_next_at=db.case(
-            (column.is_(None) | (column < now), now + interval), else_=column + interval))
-        .returning(Sender.throttle_next_at)
-    )
+    statement = update(Sender).where(Sender.id == sender_id)
+    if max_wait is not None:
+        statement = statement.where(column.is_(None) | (column <= now + max_wait))
+    statement = (statement.values(throttle_next_at=db.case(
+        (column.is_(None) | (column < now), now + interval), else_=column + interval))
+        .returning(Sender.throttle_next_at))
     booked_end = db.session.execute(statement).scalar_one_or_none()
     db.session.commit()
     return None if booked_end is None else booked_end - interval

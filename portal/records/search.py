@@ -10,6 +10,7 @@ import logging
 
 from sqlalchemy import column, event, text
 
+from portal.listing import contains
 from portal.outbox.models import Message
 
 log = logging.getLogger(__name__)
@@ -86,8 +87,7 @@ def recipient_clause(session, term: str):
     a term matching thousands of messages is cheaper to find by scanning newest
     first, which stops after one page.
     """
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    plain = Message.recipients_search.like("%" + escaped + "%", escape="\\")
+    plain = contains(Message.recipients_search, term)
     usable = len(term) >= 3 and not any(ch in term for ch in "%_\\")
     if session.get_bind().dialect.name != "sqlite" or not usable:
         return plain

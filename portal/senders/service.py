@@ -131,24 +131,27 @@ def default_scopes(user) -> list[tuple[Team | None, Sender | None, list[Sender]]
     return scopes
 
 
-def _destination(host, port, encryption, username, ca_cert, allow_plain_auth) -> tuple:
+def _destination(host, port, encryption, username, ca_cert) -> tuple:
+    pem = "\n".join(line.strip() for line in str(ca_cert or "").strip().splitlines())
     return (str(host or "").strip().lower(), int(port or 0), encryption,
-            str(username or "").strip(), str(ca_cert or "").strip(), bool(allow_plain_auth))
+            str(username or "").strip(), pem)
 
 
 def moved_away(values: dict, stored: Sender | None) -> bool:
     """True when the form changes where or how a stored password would go: host, port,
     encryption, username, CA certificate or the plain-login permission. Each could hand
     the secret to someone else (another host, or a listener on a port without TLS), so
-    the password must be typed again."""
+    the password must be typed again. Switching plain login off, or pasting the same CA
+    certificate with other line ends, changes nothing that matters."""
     if stored is None or not stored.password_encrypted:
         return False
+    if values.get("allow_plain_auth") and not stored.allow_plain_auth:
+        return True
     username = (values.get("username") or "").strip() or values.get("address")
     wanted = _destination(values.get("host"), values.get("port"), values.get("encryption"),
-                          username, values.get("ca_cert"), values.get("allow_plain_auth"))
+                          username, values.get("ca_cert"))
     return wanted != _destination(stored.host, stored.port, stored.encryption,
-                                  stored.username or stored.address, stored.ca_cert,
-                                  stored.allow_plain_auth)
+                                  stored.username or stored.address, stored.ca_cert)
 
 
 def smtp_settings(values: dict, stored: Sender | None, timeout: float) -> SmtpSettings:

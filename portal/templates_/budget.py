@@ -13,6 +13,7 @@ started again after a fork (gunicorn workers get their own).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import resource
@@ -88,7 +89,7 @@ class _Child:
         # The deadline is for rendering: wait for the interpreter to start first.
         try:
             started = self.conn.poll(STARTUP_SECONDS) and self.conn.recv()[0] == "ready"
-        except (EOFError, OSError):
+        except Exception:  # noqa: BLE001 (whatever went wrong, the child is not usable)
             started = False
         if not started:
             self.kill()
@@ -99,10 +100,15 @@ class _Child:
         return self.process.poll() is None
 
     def kill(self) -> None:
-        self.process.kill()
-        self.process.wait(timeout=5)
-        self.process.stdin.close()
-        self.process.stdout.close()
+        """End the child and close every descriptor that reached it."""
+        with contextlib.suppress(OSError):
+            self.process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+        self.conn.close()
+        for stream in (self.process.stdin, self.process.stdout):
+            with contextlib.suppress(OSError):
+                stream.close()
 
 
 class _Pipe:
@@ -120,6 +126,11 @@ class _Pipe:
 
     def recv(self):
         return self._reader.recv()
+
+    def close(self) -> None:
+        for end in (self._reader, self._writer):
+            with contextlib.suppress(OSError):
+                end.close()
 
 
 class BoundedRunner:

@@ -65,15 +65,22 @@ def _parse(field: str, source: str) -> nodes.Template:
     label = LABELS[field]
     try:
         tree = _env(field).parse(source)
+        found = list(tree.find_all((nodes.Name, *_LOADING)))
     except TemplateSyntaxError as error:
         raise TemplateRenderError(
             field, f"Line {error.lineno} of the {label}: {_sentence(error.message)}") from None
-    for node in tree.find_all((nodes.Name, *_LOADING)):
+    except RecursionError:
+        raise TemplateRenderError(field, _too_deep(label)) from None
+    for node in found:
         word = node.name if isinstance(node, nodes.Name) else _LOADING[type(node)]
         if word in RESERVED or not isinstance(node, nodes.Name):
             raise TemplateRenderError(
                 field, f"“{word}” is not allowed in templates (used in the {label}).")
     return tree
+
+
+def _too_deep(label: str) -> str:
+    return f"The {label} nests expressions too deeply to be read; simplify it."
 
 
 def _parts(subject: str, html: str, text: str | None) -> list[tuple[str, str]]:
@@ -98,7 +105,11 @@ def variables_in(subject: str, html: str, text: str | None) -> list[str]:
     """Sorted names the parts expect from the sender (the compose page asks for these)."""
     found = set()
     for field, source in _parts(subject, html, text):
-        undeclared = meta.find_undeclared_variables(_parse(field, source))
+        tree = _parse(field, source)
+        try:
+            undeclared = meta.find_undeclared_variables(tree)
+        except RecursionError:
+            raise TemplateRenderError(field, _too_deep(LABELS[field])) from None
         found |= undeclared - set(_env(field).globals)
     return sorted(found)
 
@@ -189,6 +200,10 @@ def render_here(subject: str, html: str, text: str | None, variables: dict):
         return _render_parts(subject, html, text, variables)
     except TemplateRenderError as error:
         return error.field, error.message
+    except MemoryError:
+        raise  # the budget's child reports it as over budget
+    except Exception as error:  # anything else still gets a readable answer, not a 500
+        return "template", f"The template could not be rendered: {_sentence(error)}"
 
 
 _RUNNER = BoundedRunner(render_here)

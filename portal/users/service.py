@@ -9,25 +9,19 @@ from portal.auth.models import ROLES, User
 from portal.auth.service import find_user
 from portal.errors import ServiceError
 from portal.extensions import db
+from portal.listing import contains
 from portal.teams.models import Membership, Team
 
 USERNAME_PATTERN = r"^[A-Za-z0-9._@-]+$"
 USERNAME_MESSAGE = "Username may contain letters, digits and . _ @ - only."
 
 
-def _like_escaped(text: str) -> str:
-    """``text`` for a LIKE pattern, its own % and _ matched literally (the escape
-    character is a backslash)."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def list_users(page: int, per_page: int, search: str = "") -> tuple[list[User], bool]:
     """One page of users by username, and whether a next page exists."""
     query = select(User).order_by(func.lower(User.username))
     if search:
-        pattern = f"%{_like_escaped(search.lower())}%"
-        query = query.where(func.lower(User.username).like(pattern, escape="\\")
-                            | func.lower(User.display_name).like(pattern, escape="\\"))
+        query = query.where(contains(func.lower(User.username), search.lower())
+                            | contains(func.lower(User.display_name), search.lower()))
     rows = list(db.session.scalars(query.offset((page - 1) * per_page).limit(per_page + 1)))
     return rows[:per_page], len(rows) > per_page
 
