@@ -44,12 +44,19 @@ _OUTCOME_COLUMNS = ("status", "attempt_count", "last_attempt_at", "sent_at", "re
 _STORE = (update(MESSAGES).where(MESSAGES.c.id == bindparam("b_id"))
           .values({name: bindparam(name) for name in _OUTCOME_COLUMNS}))
 _ADD_ATTEMPT = insert(Attempt.__table__)
-_BEGIN = (update(MESSAGES)
-          .where(MESSAGES.c.id.in_(bindparam("b_ids", expanding=True)),
-                 MESSAGES.c.claimed_by == bindparam("claim"), MESSAGES.c.status.in_(DUE))
-          .values(status="sending", lease_until=bindparam("b_lease"),
-                  last_attempt_at=bindparam("b_now"))
-          .returning(MESSAGES.c.id))
+_BEGIN_MANY = (update(MESSAGES)
+               .where(MESSAGES.c.id.in_(bindparam("b_ids", expanding=True)),
+                      MESSAGES.c.claimed_by == bindparam("claim"), MESSAGES.c.status.in_(DUE))
+               .values(status="sending", lease_until=bindparam("b_lease"),
+                       last_attempt_at=bindparam("b_now"))
+               .returning(MESSAGES.c.id))
+# The usual case, one mark: a plain statement compiles once (an expanding IN is
+# rendered again on every execution).
+_BEGIN_ONE = (update(MESSAGES)
+              .where(MESSAGES.c.id == bindparam("b_id"),
+                     MESSAGES.c.claimed_by == bindparam("claim"), MESSAGES.c.status.in_(DUE))
+              .values(status="sending", lease_until=bindparam("b_lease"),
+                      last_attempt_at=bindparam("b_now")))
 ROW_COLUMNS = [MESSAGES.c[name] for name in (
     "id", "status", "raw_message", "sender_address", "to_addrs", "cc_addrs", "bcc_addrs",
     "attempt_count", "attempts_base", "recipient_results", "reply_code", "reply_text",
@@ -154,9 +161,12 @@ def _write_hand_overs(connection, requests: list) -> list[bool]:
             wanted.setdefault((claim_id, lease), []).append(pk)
     begun: set[int] = set()
     for (claim_id, lease), pks in wanted.items():
-        begun.update(connection.execute(_BEGIN, {
-            "b_ids": pks, "claim": claim_id, "b_lease": _lease(lease),
-            "b_now": utcnow()}).scalars())
+        params = {"claim": claim_id, "b_lease": _lease(lease), "b_now": utcnow()}
+        if len(pks) == 1:
+            if connection.execute(_BEGIN_ONE, {**params, "b_id": pks[0]}).rowcount == 1:
+                begun.add(pks[0])
+        else:
+            begun.update(connection.execute(_BEGIN_MANY, {**params, "b_ids": pks}).scalars())
     return [begin is not None and begin[0] in begun for _previous, begin in requests]
 
 
