@@ -45,7 +45,7 @@ class GroupCommit:
 
     def run(self, data: Any) -> Any:
         """Write ``data`` in a committed transaction (possibly shared); returns its
-        result. When the shared transaction fails, every request in it raises the error."""
+        result, or raises the error of its own write."""
         request = _Request(data)
         with self._queue_lock:
             self._queue.append(request)

@@ -9,14 +9,13 @@ from portal.mail import SmtpSettings
 from portal.senders import allowlist
 from portal.senders.models import Sender
 from portal.teams.models import Team
+from portal.teams.service import administered_teams
 
 EDITABLE = ("name", "team_id", "host", "port", "encryption", "address", "username",
             "display_name", "mode", "enabled", "ca_cert", "rate_per_minute", "max_connections",
             "allow_plain_auth")
-
-
 MOVED_AWAY_MESSAGE = ("Enter the password again: the stored one is only sent to the server, "
-                  "port, encryption, username and CA certificate it was saved with.")
+                      "port, encryption, username and CA certificate it was saved with.")
 
 
 class NotConfigured(Exception):
@@ -38,8 +37,6 @@ def usable_senders(user) -> list[Sender]:
     """Enabled senders the user may send from: system-level ones and their teams'."""
     query = select(Sender).where(Sender.enabled.is_(True), Sender.visible_to(user))
     return list(db.session.scalars(_ordered(query)))
-
-
 
 
 def save_sender(actor, sender: Sender | None, values: dict) -> Sender:
@@ -119,8 +116,7 @@ def resolve_default(team_id: int | None) -> tuple[Sender, str]:
 def default_scopes(user) -> list[tuple[Team | None, Sender | None, list[Sender]]]:
     """Each scope the user administers: (team or None for system, its default, candidates)."""
     teams = [None] if user.is_system_admin else []
-    teams += list(db.session.scalars(select(Team).where(Team.managed_by(user))
-                                     .order_by(func.lower(Team.name))))
+    teams += administered_teams(user)
     enabled = [s for s in managed_senders(user) if s.enabled]
     scopes = []
     for team in teams:

@@ -37,9 +37,6 @@ class TeamScoped:
         """Clause: what ``who`` may change (their admin teams'; all for system admins)."""
         return scope.managed(cls.team_id, who)
 
-    def is_managed_by(self, who) -> bool:
-        return scope.may_manage(self.team_id, who)
-
 
 class Team(db.Model):
     """A group of users that owns senders, templates, tokens and records."""

@@ -5,7 +5,7 @@ teams themselves answer two questions with a SQL clause, ``visible_to(who)`` and
 ``managed_by(who)``, and messages answer ``visible_to(who)``; services filter with
 those clauses and views load single objects through ``access.get_or_404``, so the
 rule cannot drift between pages. ``who`` is a signed-in user or an API token's
-``Actor``: ``Scope.of`` reduces both to the same three facts.
+``Actor``: ``Scope.of`` reduces both to the same facts (see ``Scope``).
 """
 
 from __future__ import annotations
