@@ -274,3 +274,12 @@ def test_recipient_index_consulted_once_per_page(app, root, make_message):
     look_ups = [s for s in statements
                 if s.startswith("SELECT count(*) FROM (SELECT rowid FROM recipients_fts")]
     assert len(look_ups) == 1
+
+
+def test_template_filter_matches_any_part_of_the_name(root, make_message):
+    weekly = make_message(template_name="Weekly sales report")
+    make_message(template_name="Daily")
+    make_message(template_name="Salesx50")
+    assert _ids(root, "?template=SALES REP") == [weekly]
+    assert _ids(root, "?template=s_5") == []              # "_" is not a wildcard
+    assert len(_ids(root, "?template=sales")) == 2

@@ -10,7 +10,7 @@ from sqlalchemy import func
 
 from portal.bounds import parse_id
 from portal.extensions import db
-from portal.listing import MAX_TEXT, DateRangeFilters
+from portal.listing import MAX_TEXT, DateRangeFilters, contains
 from portal.outbox.models import STATUSES, Message
 from portal.records.search import recipient_clause
 
@@ -56,7 +56,9 @@ class Filters(DateRangeFilters):
         if self.recipient:
             query = query.where(self._recipient_clause())
         if self.template:
-            query = query.where(func.lower(Message.template_name) == self.template.lower())
+            # Any part of the name, in any case, like the recipient filter.
+            query = query.where(contains(func.lower(Message.template_name),
+                                         self.template.lower()))
         if self.result:
             query = query.where(Message.status == self.result)
         return self.date_clauses(query, Message.created_at)

@@ -5,6 +5,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from portal.access import get_or_404
+from portal.auth.models import User
+from portal.bounds import parse_id
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.htmx import redirect, render
@@ -29,14 +31,25 @@ def _sender_choices():
                               .order_by(Sender.name)).all()
 
 
+def _page_number(cursor) -> int:
+    """Which page the cursor shows, carried in the URL so the pager can say where the
+    reader is; the first page without a cursor, and never less than 2 with one."""
+    if cursor is None:
+        return 1
+    page = parse_id(request.args.get("page", ""))
+    return page if page and page >= 2 else 2
+
+
 def _context(filters: Filters, errors: dict) -> dict:
     cursor = decode_cursor(request.args.get("after", ""))
     rows, next_cursor = service.records_page(current_user, filters, cursor)
+    page = _page_number(cursor)
     count, capped = service.capped_count(current_user, filters)
     first, last = chart_range(filters.date_from, filters.date_to, utcnow().date())
     chart = build_chart(service.daily_counts(current_user, filters, first, last), first, last)
     return {"filters": filters, "errors": errors, "rows": rows, "next_cursor": next_cursor,
-            "paged": cursor is not None, "count": count, "capped": capped, "chart": chart,
+            "paged": cursor is not None, "page": page, "page_size": service.PAGE_SIZE,
+            "count": count, "capped": capped, "chart": chart,
             "senders": _sender_choices(), "statuses": STATUSES,
             "template_names": sorted({t.name for t in visible_templates(current_user)}
                                      | {"Test mail"})}
@@ -50,7 +63,9 @@ def index():
     # The address bar gets the tidy form of the filters (no empty fields), so shared
     # and bookmarked links stay short and readable.
     after = request.args.get("after") or None
-    response.headers["HX-Push-Url"] = url_for("records.index", after=after, **filters.as_args())
+    page = request.args.get("page") if after else None
+    response.headers["HX-Push-Url"] = url_for("records.index", after=after, page=page,
+                                              **filters.as_args())
     return response
 
 
@@ -68,6 +83,15 @@ def export(fmt: str):
                              f'attachment; filename="sending-records-{stamp}.{fmt}"'})
 
 
+def _triggered_by(message: Message) -> str | None:
+    """Who sent it: the stored label (token or person), else the person's username for
+    mail sent from the portal itself, such as a sender's test mail."""
+    if message.triggered_by:
+        return message.triggered_by
+    user = db.session.get(User, message.user_id) if message.user_id else None
+    return user.username if user else None
+
+
 def _message_or_404(message_pk: int) -> Message:
     return get_or_404(Message, message_pk, Message.visible_to(current_user))
 
@@ -76,7 +100,7 @@ def _message_or_404(message_pk: int) -> Message:
 @login_required
 def detail(message_pk: int):
     message = _message_or_404(message_pk)
-    return render("records/detail.html", message=message,
+    return render("records/detail.html", message=message, triggered_by=_triggered_by(message),
                   recipients=lifecycle.recipients_of(message),
                   can_retry=service.can_retry(current_user, message))
 

@@ -1,0 +1,76 @@
+"""Senders an admin should look at, each with the reason in plain words.
+
+Reasons: mail through it failed in the last 24 hours and none went out (failing),
+mail waits to be retried (paused after an error), its last check failed, it was
+never checked, or a team the admin manages has no default sender at all.
+"""
+
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.home.dashboard import Attention, SenderDay
+from portal.outbox.models import Message
+from portal.senders.models import Sender
+from portal.teams.models import Team
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _retrying(user) -> dict:
+    """{sender_id: messages waiting to be retried} within the user's records."""
+    return dict(db.session.execute(
+        select(Message.sender_id, func.count())
+        .where(Message.status == "retrying", Message.visible_to(user))
+        .group_by(Message.sender_id)).all())
+
+
+def _sender_reasons(sender: Sender, day: SenderDay | None, retrying: int) -> list[Attention]:
+    found = []
+    if day and day.total and day.counts["sent"] == 0 and day.counts["partial"] == 0:
+        failed = day.counts["failed"] + day.counts["unknown"]
+        found.append(Attention(sender, "failing",
+                               f"{_plural(failed, 'message')} failed in the last 24 h and "
+                               "none was delivered."))
+    if retrying:
+        found.append(Attention(sender, "paused",
+                               f"{_plural(retrying, 'message')} waiting to be retried after "
+                               "a delivery error."))
+    checked_at = getattr(sender, "last_check_at", None)
+    if checked_at is None:
+        found.append(Attention(sender, "untested", "Never tested: run Test connection."))
+    elif getattr(sender, "last_check_ok", None) is False:
+        found.append(Attention(sender, "check-failed", "The last check failed."))
+    return found
+
+
+def _missing_defaults(user) -> list[Attention]:
+    """Scopes the user manages that cannot send system-triggered mail."""
+    defaults = set(db.session.scalars(
+        select(Sender.team_id).where(Sender.is_default.is_(True), Sender.enabled.is_(True))))
+    if None in defaults:
+        return []
+    found = []
+    if user.is_system_admin:
+        found.append(Attention(None, "no-default", "There is no system default sender."))
+    teams = db.session.scalars(select(Team).where(Team.managed_by(user))
+                               .order_by(func.lower(Team.name)))
+    for team in teams:
+        if team.id not in defaults:
+            found.append(Attention(None, "no-default",
+                                   f"Team “{team.name}” has no default sender."))
+    return found
+
+
+def senders_needing_attention(user, per_sender: list[SenderDay]) -> list[Attention]:
+    """Everything worth an admin's look, missing defaults first."""
+    days = {entry.sender_id: entry for entry in per_sender}
+    retrying = _retrying(user)
+    senders = db.session.scalars(select(Sender).where(Sender.managed_by(user),
+                                                      Sender.enabled.is_(True))
+                                 .order_by(func.lower(Sender.name)))
+    found = _missing_defaults(user)
+    for sender in senders:
+        found.extend(_sender_reasons(sender, days.get(sender.id), retrying.get(sender.id, 0)))
+    return found

@@ -1,0 +1,142 @@
+"""In Chromium at 1280 and 360 px: the header is one line and the same for every role,
+no main page scrolls sideways, no page logs a console error or breaks the CSP, and
+back/forward on the records page puts the filters back into their boxes."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from portal.extensions import db
+from portal.outbox.models import Message
+from portal.senders.models import Sender
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+WIDTHS = (1280, 360)
+ADMIN_PAGES = ["/", "/compose", "/records", "/audit", "/senders", "/senders/new",
+               "/templates", "/templates/new", "/tokens", "/teams", "/users"]
+AGENT_PAGES = ["/", "/compose", "/records"]
+# Records the CSP violations a page meets (they are not always console errors).
+WATCH_CSP = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation',
+  e => window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')));
+"""
+
+
+@pytest.fixture
+def lived_in(app, world):
+    """Senders with long names and a few messages, so tables have real content."""
+    with app.app_context():
+        db.session.add(Sender(name="Finance reports sender with a long name",
+                              host="smtp.example.com", port=587, encryption="starttls",
+                              address="finance-reports-department@example.com",
+                              display_name="Reports", mode="deferred", team_id=world["red"]))
+        now = datetime.now(UTC)
+        for i, status in enumerate(("sent", "partial", "failed", "queued")):
+            message = Message(sender_name="Finance reports sender with a long name",
+                              sender_address="finance-reports-department@example.com",
+                              sender_reason="default", subject="Weekly inventory summary for "
+                              "the Shanghai and Shenzhen warehouses " * 2, mode="deferred",
+                              status=status, attempt_count=1, team_id=world["red"],
+                              user_id=world["red_agent"], reply_code=250,
+                              resource=f"/reports/inventory/{i}", client_ip="10.20.30.40",
+                              template_name="Weekly inventory", created_at=now - timedelta(i))
+            message.set_recipients(["cfo.office.long.address@subsidiary.example.com",
+                                    "finance.team@example.com"])
+            db.session.add(message)
+        db.session.commit()
+    return world
+
+
+def _signed_in(browser, server, username, width):
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    context.add_init_script(WATCH_CSP)
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server.url + "/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(server.url + "/")
+    return context, page, errors
+
+
+def _walk(page, server, paths) -> dict:
+    """{path: (header height, page width, CSP violations)} for each page."""
+    seen = {}
+    for path in paths:
+        page.goto(server.url + path)
+        page.wait_for_load_state("load")
+        seen[path] = (page.evaluate("document.querySelector('header').offsetHeight"),
+                      page.evaluate("document.documentElement.scrollWidth"),
+                      page.evaluate("window.__csp"))
+    return seen
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_pages_fit_and_stay_clean_for_every_role(browser, portal_server, lived_in, width):
+    heights, problems = set(), []
+    for username, paths in (("root", ADMIN_PAGES), ("red_admin", ADMIN_PAGES[:-1]),
+                            ("red_agent", AGENT_PAGES)):
+        context, page, errors = _signed_in(browser, portal_server, username, width)
+        for path, (header, page_width, csp) in _walk(page, portal_server, paths).items():
+            heights.add(header)
+            if page_width > width:
+                problems.append(f"{username} {path}: {page_width} px wide")
+            problems.extend(f"{username} {path}: CSP {v}" for v in csp)
+        problems.extend(f"{username}: console {text}" for text in errors)
+        context.close()
+    assert problems == []
+    assert len(heights) == 1, heights        # the same header for every role and page
+    assert heights.pop() <= 64               # one line: brand, navigation, user menu
+
+
+def test_records_table_fits_without_sideways_scrolling(browser, portal_server, lived_in):
+    context, page, _errors = _signed_in(browser, portal_server, "root", 1280)
+    page.goto(portal_server.url + "/records")
+    wrap = page.locator("#records .table-wrap")
+    assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth")
+    first = page.locator("table.records tbody tr").first
+    # The compact time keeps the full time on hover; a long subject keeps its full text.
+    assert first.locator("td").first.locator("a").get_attribute("title").endswith("UTC")
+    assert first.locator("td").nth(0).evaluate("td => td.offsetHeight") < 80
+    context.close()
+
+
+def test_narrow_screens_get_a_menu(browser, portal_server, lived_in):
+    context, page, _errors = _signed_in(browser, portal_server, "root", 360)
+    expect(page.get_by_role("link", name="Audit")).to_be_hidden()
+    page.get_by_text("Menu", exact=True).click()
+    page.get_by_role("link", name="Audit").click()
+    expect(page).to_have_url(portal_server.url + "/audit")
+    context.close()
+
+
+def test_back_and_forward_restore_the_filter_boxes(browser, portal_server, lived_in):
+    context, page, errors = _signed_in(browser, portal_server, "root", 1280)
+    page.goto(portal_server.url + "/records")
+    page.get_by_label("Recipient contains").fill("cfo")
+    expect(page).to_have_url(f"{portal_server.url}/records?recipient=cfo")
+    page.get_by_label("Result").select_option("failed")
+    expect(page).to_have_url(f"{portal_server.url}/records?recipient=cfo&result=failed")
+    expect(page.locator("table.records tbody tr")).to_have_count(1)
+
+    page.go_back()
+    expect(page).to_have_url(f"{portal_server.url}/records?recipient=cfo")
+    expect(page.get_by_label("Result")).to_have_value("")
+    expect(page.get_by_label("Recipient contains")).to_have_value("cfo")
+    expect(page.locator("table.records tbody tr")).to_have_count(4)
+    page.go_back()
+    expect(page.get_by_label("Recipient contains")).to_have_value("")
+    page.go_forward()
+    page.go_forward()
+    expect(page.get_by_label("Result")).to_have_value("failed")
+    expect(page.get_by_label("Recipient contains")).to_have_value("cfo")
+    expect(page.locator("table.records tbody tr")).to_have_count(1)
+    assert errors == [] and page.evaluate("window.__csp") == []
+    context.close()
