@@ -19,7 +19,10 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $@ $(VENV)/.deps
 
 # Set up (venv, schema, first admin) and run the web app and the deferred-mail worker.
+# The port is checked first, so a busy one stops everything before a first admin exists;
+# `ready` in the Procfile prints the address and credentials once the web app answers.
 run: $(VENV)/.deps
+	@$(BIN)/python -m portal.setup_run check-port
 	$(BIN)/flask --app portal db upgrade
 	$(BIN)/flask --app portal ensure-admin
 	$(BIN)/honcho --procfile Procfile start

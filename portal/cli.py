@@ -1,16 +1,18 @@
 """Command-line entry points. Thin: they parse options, call services and commit."""
 
 import os
-import secrets
 import sys
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
+from portal import setup_run
 from portal.addresses import AddressError, normalize_address
 from portal.auth.models import ROLES, User
+from portal.auth.service import find_user
+from portal.auth.throttle import LoginFailure
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.outbox.commands import worker_command
@@ -18,6 +20,7 @@ from portal.records.commands import purge_records
 from portal.teams import service as teams
 from portal.teams.models import Team
 from portal.tokens.commands import create_token_command
+from portal.users import passwords
 from portal.users import service as users
 
 
@@ -68,21 +71,81 @@ def create_admin(username: str, password: str, display_name: str | None):
 def ensure_admin(username: str):
     """Create a first system admin when there is none (for first start).
 
-    The password comes from PORTAL_ADMIN_PASSWORD, or is generated and printed once.
+    The password comes from PORTAL_ADMIN_PASSWORD, or is generated and written to
+    instance/first-admin.txt (mode 0600) rather than printed: ``make run`` shows it
+    once the portal answers, and it survives a first start that fails.
     """
     exists = db.session.scalar(select(User.id).where(User.is_system_admin.is_(True)).limit(1))
     if exists is not None:
         click.echo("A system administrator exists already; nothing to do.")
         return
-    password = os.environ.get("PORTAL_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+    given = os.environ.get("PORTAL_ADMIN_PASSWORD")
+    password = given or passwords.generate()
     try:
         users.create_user(username=username, password=password, is_system_admin=True)
+        if not given:
+            _keep_first_admin(username, password)
         db.session.commit()
     except ServiceError as error:
         _fail(error)
-    shown = "(from PORTAL_ADMIN_PASSWORD)" if os.environ.get("PORTAL_ADMIN_PASSWORD") else password
-    click.echo(f"First system administrator created: username “{username}”, password {shown}")
-    click.echo("Write the password down: it is not shown again.")
+    if given:
+        click.echo(f"First system administrator “{username}” created, "
+                   "with the password from PORTAL_ADMIN_PASSWORD.")
+
+
+def _keep_first_admin(username: str, password: str) -> None:
+    """Write the generated credentials to instance/first-admin.txt (else print them once)."""
+    path = setup_run.first_admin_path(current_app.instance_path)
+    try:
+        setup_run.write_first_admin(path, username, password, setup_run.portal_url())
+    except OSError as error:
+        click.echo(f"Could not write {path} ({error.strerror}).", err=True)
+        click.echo(f"First system administrator “{username}” created, password {password}")
+        click.echo("Write the password down: it is not shown again.")
+        return
+    click.echo(f"First system administrator “{username}” created; "
+               f"the password is in {path} (readable by you only).")
+
+
+def _forget_failed_sign_ins(username: str) -> None:
+    """Clear the sign-in throttle's count for the username, so a lock does not outlive a reset."""
+    db.session.execute(delete(LoginFailure).where(
+        LoginFailure.username == username.strip().lower()[:64]))
+
+
+@click.command("reset-password")
+@click.argument("username")
+@click.option("--stdin", "from_stdin", is_flag=True,
+              help="Read the new password from standard input instead of generating one.")
+@with_appcontext
+def reset_password(username: str, from_stdin: bool):
+    """Give a user a new password and end all their sessions.
+
+    Without --stdin a strong password is generated and printed (alone on standard
+    output, so scripts can capture it). Failed sign-ins counted against the
+    username are forgotten, so the new password works at once.
+    """
+    user = find_user(username)
+    if user is None:
+        raise click.ClickException(f"No user named “{username.strip()}”. "
+                                   "Check the spelling under Users.")
+    password = sys.stdin.readline().rstrip("\r\n") if from_stdin else passwords.generate()
+    problem = passwords.problem(password)
+    if problem:
+        raise click.ClickException(problem)
+    users.reset_password(user, password)
+    _forget_failed_sign_ins(user.username)
+    db.session.commit()
+    if not from_stdin:
+        click.echo(password)
+    stale = setup_run.first_admin_path(current_app.instance_path)
+    if setup_run.forget_first_admin(stale, user.username):
+        click.echo(f"Removed {stale}: it held the old password.", err=True)
+    click.echo(f"New password set for “{user.username}”; every session of this user has "
+               "ended.", err=not from_stdin)
+    if not user.active:
+        click.echo("Note: this account is deactivated, so it cannot sign in until a system "
+                   "administrator reactivates it.", err=True)
 
 
 @click.group("team", cls=AppGroup)
@@ -180,8 +243,8 @@ def sender_add(**options):
     click.echo(sender.id)
 
 
-COMMANDS = [create_admin, ensure_admin, team_group, user_group, sender_group, worker_command,
-            create_token_command, purge_records]
+COMMANDS = [create_admin, ensure_admin, reset_password, team_group, user_group, sender_group,
+            worker_command, create_token_command, purge_records]
 
 
 def register(app: Flask) -> None:
