@@ -2,7 +2,9 @@
 no main page scrolls sideways, no page logs a console error or breaks the CSP, and
 back/forward on the records page puts the filters back into their boxes."""
 
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -15,9 +17,13 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.browser
 
 WIDTHS = (1280, 360)
-ADMIN_PAGES = ["/", "/compose", "/records", "/audit", "/senders", "/senders/new",
-               "/templates", "/templates/new", "/tokens", "/teams", "/users"]
-AGENT_PAGES = ["/", "/compose", "/records"]
+# Every page walked is also saved as a picture here, to be looked at (not committed).
+SHOTS = Path(os.environ.get("PORTAL_SCREENSHOTS",
+                            Path(__file__).resolve().parent.parent / "screenshots"))
+ADMIN_PAGES = ["/", "/compose", "/records", "/messages/1", "/audit", "/senders",
+               "/senders/new", "/senders/1", "/templates", "/templates/new", "/tokens",
+               "/tokens/new", "/teams", "/users"]
+AGENT_PAGES = ["/", "/compose", "/records", "/messages/1"]
 # Records the CSP violations a page meets (they are not always console errors).
 WATCH_CSP = """
 window.__csp = [];
@@ -66,12 +72,16 @@ def _signed_in(browser, server, username, width):
     return context, page, errors
 
 
-def _walk(page, server, paths) -> dict:
-    """{path: (header height, page width, CSP violations)} for each page."""
+def _walk(page, server, paths, name: str) -> dict:
+    """{path: (header height, page width, CSP violations)} for each page, each saved as
+    ``screenshots/NAME_PATH.png``."""
     seen = {}
+    SHOTS.mkdir(exist_ok=True)
     for path in paths:
         page.goto(server.url + path)
         page.wait_for_load_state("load")
+        slug = path.strip("/").replace("/", "-") or "home"
+        page.screenshot(path=SHOTS / f"{name}_{slug}.png", full_page=True)
         seen[path] = (page.evaluate("document.querySelector('header').offsetHeight"),
                       page.evaluate("document.documentElement.scrollWidth"),
                       page.evaluate("window.__csp"))
@@ -81,10 +91,13 @@ def _walk(page, server, paths) -> dict:
 @pytest.mark.parametrize("width", WIDTHS)
 def test_pages_fit_and_stay_clean_for_every_role(browser, portal_server, lived_in, width):
     heights, problems = set(), []
-    for username, paths in (("root", ADMIN_PAGES), ("red_admin", ADMIN_PAGES[:-1]),
+    team_page = f"/teams/{lived_in['red']}"
+    for username, paths in (("root", [*ADMIN_PAGES, team_page]),
+                            ("red_admin", [*ADMIN_PAGES[:-1], team_page]),
                             ("red_agent", AGENT_PAGES)):
         context, page, errors = _signed_in(browser, portal_server, username, width)
-        for path, (header, page_width, csp) in _walk(page, portal_server, paths).items():
+        for path, (header, page_width, csp) in _walk(page, portal_server, paths,
+                                                          f"{width}_{username}").items():
             heights.add(header)
             if page_width > width:
                 problems.append(f"{username} {path}: {page_width} px wide")

@@ -7,6 +7,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 from portal.addresses import address_field, strip_text
 from portal.auth.models import ROLES
 from portal.forms import choices, no_control_chars
+from portal.users import passwords
 from portal.users.service import USERNAME_MESSAGE, USERNAME_PATTERN
 
 USERNAME_RULE = Regexp(USERNAME_PATTERN, message=USERNAME_MESSAGE)
@@ -27,8 +28,9 @@ class UserEditForm(UserDetailsForm):
 
 class PasswordForm(FlaskForm):
     password = PasswordField("New password", validators=[
-        DataRequired("Enter a password."),
-        Length(min=8, max=256, message="Password must be 8 to 256 characters.")])
+        DataRequired(passwords.EMPTY_MESSAGE),
+        Length(min=passwords.MIN_LENGTH, max=passwords.MAX_LENGTH,
+               message=passwords.LENGTH_MESSAGE)])
     confirm = PasswordField("Repeat the password", validators=[
         DataRequired("Repeat the password."),
         EqualTo("password", message="The two passwords do not match.")])
