@@ -1,13 +1,16 @@
 """Compose page: sender choice by scope, templates with variables, immediate/queued/individual."""
 
+import re
+
 import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.outbox.models import Message
 from portal.outbox.worker import Worker
+from portal.senders.models import Sender
 from portal.templates_.models import MailTemplate
-from tests.conftest import HX, login
+from tests.conftest import HX, csrf_from, login
 from tests.outbox_helpers import AUTH
 
 
@@ -96,14 +99,132 @@ def test_template_with_variables(app, client, world, template, smtpd_factory,
     assert _messages(app)[0].template_name == "Weekly"
 
 
-def test_missing_variable_is_a_field_error(app, client, world, template, smtpd_factory,
-                                           make_smtp_sender):
-    sid = make_smtp_sender(smtpd_factory("plain"), team_id=world["red"], mode="immediate")
+@pytest.mark.parametrize("values", [{"var_name": "Ada"}, {"var_name": "Ada", "var_week": "  "},
+                                    {"var_name": "", "var_week": ""}])
+def test_missing_or_blank_variable_is_named_and_nothing_sent(app, client, world, template,
+                                                             smtpd_factory, make_smtp_sender,
+                                                             values):
+    server = smtpd_factory("plain", auth=AUTH)
+    sid = make_smtp_sender(server, team_id=world["red"], mode="immediate")
     login(client, "red_agent")
-    response = _post(client, sender_id=sid, template_id=template, var_name="Ada")
-    assert response.status_code == 422 and response.headers["HX-Retarget"] == "#compose-form"
-    assert "week" in response.get_data(as_text=True)
-    assert _messages(app) == []
+    response = _post(client, sender_id=sid, template_id=template, **values)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'class="error-summary"' in body
+    assert 'href="#var-week"' in body and 'id="var-week-error"' in body
+    assert ('href="#var-name"' in body) == (not values["var_name"])
+    assert _messages(app) == [] and server.messages == []
+
+
+def test_blank_variable_the_template_defaults_is_not_required(app, client, world,
+                                                              smtpd_factory, make_smtp_sender):
+    with app.app_context():
+        tpl = MailTemplate(name="Note", team_id=world["red"], subject="Hi {{ name }}",
+                           html_body="<p>{{ note | default('No note') }}</p>")
+        db.session.add(tpl)
+        db.session.commit()
+        tpl_id = tpl.id
+    server = smtpd_factory("plain", auth=AUTH)
+    sid = make_smtp_sender(server, team_id=world["red"], mode="immediate")
+    login(client, "red_agent")
+    response = _post(client, sender_id=sid, template_id=tpl_id, var_name="Ada", var_note="")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert "No note" in server.messages[0].message.get_body(("html",)).get_content()
+
+
+def test_template_ignores_typed_subject_and_body(app, client, world, template, smtpd_factory,
+                                                make_smtp_sender):
+    server = smtpd_factory("plain", auth=AUTH)
+    sid = make_smtp_sender(server, team_id=world["red"], mode="immediate")
+    login(client, "red_agent")
+    response = _post(client, sender_id=sid, template_id=template, var_name="Ada", var_week="5",
+                     subject="Typed\r\nBcc: x@example.org", html_body="<p>Typed body</p>",
+                     text_body="typed text")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    received = server.messages[0].message
+    assert received["Subject"] == "Week 5 report" and received["Bcc"] is None
+    assert "Typed" not in received.as_string() and "typed text" not in received.as_string()
+
+
+def test_choosing_a_template_locks_subject_and_body_and_keeps_the_draft(client, world,
+                                                                      template):
+    login(client, "red_agent")
+    page = client.get("/compose").get_data(as_text=True)
+    csrf = csrf_from(page)
+    headers = {**HX, "X-CSRFToken": csrf}
+    locked = client.post("/compose/variables", headers=headers, data={
+        "template_id": template, "subject": "My draft", "html_body": "<p>Mine</p>"})
+    text = locked.get_data(as_text=True)
+    assert re.search(r'<input id="subject" value="Week {{ week }} report" disabled', text)
+    assert re.search(r'<textarea id="html_body"[^>]* disabled', text)
+    assert "come from the template" in text
+    assert '<input type="hidden" name="subject" value="My draft">' in text
+    unlocked = client.post("/compose/variables", headers=headers, data={
+        "template_id": "", "subject": "My draft", "html_body": "<p>Mine</p>"})
+    text = unlocked.get_data(as_text=True)
+    assert re.search(r'<input id="subject"[^>]*name="subject"[^>]*value="My draft"', text)
+    assert "disabled" not in text and "come from the template" not in text
+
+
+def test_default_sender_preselected(app, client, world, make_team, make_user, smtpd_factory,
+                                    make_smtp_sender):
+    server = smtpd_factory("plain")
+    system = make_smtp_sender(server, name="SystemRelay", is_default=True)
+    red = make_smtp_sender(server, name="RedDefault", team_id=world["red"], is_default=True)
+    make_smtp_sender(server, name="RedOther", team_id=world["red"])
+    amber = make_team("Amber")  # first by name, but without a default
+    make_user("both", teams={world["red"]: "agent", amber: "agent", world["blue"]: "agent"})
+    blue = make_smtp_sender(server, name="BlueDefault", team_id=world["blue"], is_default=True)
+    for user, expected in (("red_agent", red), ("both", blue), ("root", system),
+                           ("blue_admin", blue)):
+        login(client, user)
+        page = client.get("/compose").get_data(as_text=True)
+        assert _selected_sender(page) == str(expected), user
+        client.post("/logout")
+    with app.app_context():
+        db.session.get(Sender, blue).is_default = False
+        db.session.commit()
+    login(client, "blue_agent")
+    assert _selected_sender(client.get("/compose").get_data(as_text=True)) == str(system)
+
+
+def _selected_sender(page: str) -> str | None:
+    select = re.search(r'<select[^>]*name="sender_id".*?</select>', page, re.S).group(0)
+    found = re.search(r'<option selected value="(\d*)"|<option value="(\d*)" selected', select)
+    return next((g for g in found.groups() if g), None) if found else None
+
+
+def test_success_resets_the_form_but_keeps_the_sender(client, world, smtpd_factory,
+                                                      make_smtp_sender):
+    server = smtpd_factory("plain", auth=AUTH)
+    sid = make_smtp_sender(server, team_id=world["red"], mode="immediate")
+    login(client, "red_agent")
+    body = _post(client, sender_id=sid, cc="carol@example.org",
+                 resource="/r/1").get_data(as_text=True)
+    form, after = body.split("</form>", 1)
+    assert 'id="compose-area"' in form and "Sent to alice@example.org" in after
+    assert _selected_sender(form) == str(sid)
+    assert "alice@example.org" not in form and "carol@example.org" not in form
+    assert "Figures" not in form and "/r/1" not in form and "error-summary" not in form
+
+
+def test_deferred_result_polls_until_final(app, client, world, smtpd_factory,
+                                           make_smtp_sender):
+    server = smtpd_factory("plain", auth=AUTH)
+    sid = make_smtp_sender(server, team_id=world["red"])
+    login(client, "red_agent")
+    body = _post(client, sender_id=sid).get_data(as_text=True)
+    (message,) = _messages(app)
+    poll = f'hx-get="/compose/result/{message.id}" hx-trigger="every 2s"'
+    assert "Queued for alice@example.org" in body and poll in body
+    waiting = client.get(f"/compose/result/{message.id}", headers=HX).get_data(as_text=True)
+    assert poll in waiting and "autofocus" not in waiting
+    Worker(app).run_once()
+    done = client.get(f"/compose/result/{message.id}", headers=HX).get_data(as_text=True)
+    assert "Sent to alice@example.org" in done and "hx-trigger" not in done
+    assert len(server.messages) == 1
+    client.post("/logout")
+    login(client, "blue_agent")
+    assert client.get(f"/compose/result/{message.id}", headers=HX).status_code == 404
 
 
 def test_preview_renders_in_sandboxed_iframe(client, world, template):
@@ -111,6 +232,15 @@ def test_preview_renders_in_sandboxed_iframe(client, world, template):
     body = client.post("/compose/preview", headers=HX, data={
         "template_id": template, "var_name": "<b>x</b>", "var_week": "3"}).get_data(as_text=True)
     assert '<iframe sandbox=""' in body and "&lt;b&gt;x&lt;/b&gt;" in body.replace("&amp;", "&")
+    assert "Fill in" not in body
+
+
+def test_preview_warns_about_blank_variables(client, world, template):
+    login(client, "red_agent")
+    body = client.post("/compose/preview", headers=HX, data={
+        "template_id": template, "var_name": "", "var_week": " "}).get_data(as_text=True)
+    assert "Fill in name, week: the template needs them." in body
+    assert "Week {week} report" in body and "Hello ," not in body
 
 
 @pytest.mark.parametrize("change, message", [

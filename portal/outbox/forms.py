@@ -7,13 +7,65 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.forms import choices, no_control_chars
+from portal.templates_.render import TemplateRenderError, render_template_parts, variables_in
 
 _SPLIT = re.compile(r"[,;\s]+")
+FREE_TEXT = ("subject", "html_body", "text_body")
 
 
 def split_addresses(raw: str | None) -> list[str]:
     """Addresses typed with commas, semicolons, spaces or one per line."""
     return [part for part in _SPLIT.split(raw or "") if part]
+
+
+def preselected_sender(user, senders) -> int | None:
+    """The sender the page starts with, among ``senders`` (those the user may use): the
+    default of the user's first team that has one (teams by name), else the system default."""
+    teams = sorted((m.team for m in user.memberships), key=lambda team: team.name.lower())
+    for team in teams:
+        found = next((s for s in senders if s.team_id == team.id and s.is_default), None)
+        if found is not None:
+            return found.id
+    system = next((s for s in senders if s.team_id is None and s.is_default), None)
+    return system.id if system is not None else None
+
+
+def template_variables(template) -> list[str]:
+    """The names a template asks the sender to fill in (none when no template is chosen)."""
+    if template is None:
+        return []
+    return variables_in(template.subject, template.html_body, template.text_body)
+
+
+def _missing_name(error: TemplateRenderError, candidates: list[str]) -> str | None:
+    """The candidate a render error reports as missing, if it is that kind of error."""
+    return next((name for name in candidates
+                 if error.message.startswith(f"The variable “{name}” is missing")), None)
+
+
+def required_blanks(template, values: dict) -> tuple[dict, list[str]]:
+    """The values to send and the blank variables the template cannot do without.
+
+    A blank input counts as a value left out, so the template's own rule decides, as it
+    does for an API call that omits a variable: a plain ``{{ name }}`` needs it (an error,
+    never a silently blank greeting), ``{{ name | default('') }}`` does not. Only when
+    something is blank is the template rendered here, once per missing name at most.
+    """
+    filled = {name: value for name, value in values.items() if value.strip()}
+    blank = [name for name in template_variables(template) if name not in filled]
+    missing, trial = [], dict(filled)
+    for _ in blank:
+        try:
+            render_template_parts(template.subject, template.html_body, template.text_body,
+                                  trial)
+            break
+        except TemplateRenderError as error:
+            name = _missing_name(error, [n for n in blank if n not in missing])
+            if name is None:
+                break  # another problem: sending reports it
+            missing.append(name)
+            trial[name] = ""
+    return filled, [name for name in blank if name in missing]
 
 
 class ComposeForm(FlaskForm):
@@ -43,6 +95,14 @@ class ComposeForm(FlaskForm):
             [("", "No template: write the message below")]
             + [(str(t.id), f"{t.name} ({t.team.name if t.team else 'System'})")
                for t in templates])
+
+    def validate(self, extra_validators=None) -> bool:
+        """With a template chosen, subject and bodies come from it: what was typed in the
+        (locked) free-text fields is neither checked nor sent."""
+        if self.template_id.data:
+            for name in FREE_TEXT:
+                self[name].validators = []
+        return super().validate(extra_validators)
 
     def variables(self, form_data) -> dict:
         """Values typed for the template's variables."""

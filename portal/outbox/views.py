@@ -1,4 +1,9 @@
-"""Compose page: pick a sender, recipients, a template or free text; preview; send."""
+"""Compose page: pick a sender, recipients, a template or free text; preview; send.
+
+The form and its result live in one fragment (``#compose-area``) that every send
+replaces: an error re-renders it with the errors, a success renders a fresh form
+(keeping the sender) with the result right under the Send button.
+"""
 
 from flask import Blueprint, abort, request
 from flask_login import current_user, login_required
@@ -8,19 +13,20 @@ from portal.bounds import parse_id, parse_ids
 from portal.extensions import db
 from portal.htmx import render
 from portal.outbox.actors import Actor
-from portal.outbox.forms import ComposeForm, split_addresses
+from portal.outbox.forms import (
+    ComposeForm,
+    preselected_sender,
+    required_blanks,
+    split_addresses,
+    template_variables,
+)
 from portal.outbox.lifecycle import PENDING
 from portal.outbox.models import Message
 from portal.outbox.service import Submission, SubmitError, clean_addresses, submit
 from portal.records.service import visible_messages_query
 from portal.senders.service import usable_senders
 from portal.templates_.preview import Preview
-from portal.templates_.render import (
-    RenderedMail,
-    TemplateRenderError,
-    render_template_parts,
-    variables_in,
-)
+from portal.templates_.render import RenderedMail, TemplateRenderError, render_template_parts
 from portal.templates_.service import visible_templates
 
 bp = Blueprint("outbox", __name__)
@@ -29,8 +35,9 @@ FIELD_FOR = {"html": "html_body", "template": "template_id", "text": "text_body"
 MAX_INDIVIDUAL = 500
 
 
-def _form() -> ComposeForm:
-    form = ComposeForm()
+def _form(fresh: bool = False) -> ComposeForm:
+    """The compose form bound to the request, or a fresh empty one."""
+    form = ComposeForm(formdata=None) if fresh else ComposeForm()
     form.set_choices(usable_senders(current_user), visible_templates(current_user))
     return form
 
@@ -42,23 +49,36 @@ def _chosen_template(form: ComposeForm):
     return next((t for t in visible_templates(current_user) if t.id == chosen), None)
 
 
+def _area(form: ComposeForm, template=None, status=200, **context):
+    """The compose page, or only its form-and-result fragment for htmx."""
+    context.setdefault("values", form.variables(request.values))
+    return render("outbox/compose.html", "outbox/_compose_form.html", status=status,
+                  form=form, template=template, variables=template_variables(template),
+                  has_senders=True, **context)
+
+
 @bp.get("/compose")
 @login_required
 def compose():
-    form = _form()
     senders = usable_senders(current_user)
-    return render("outbox/compose.html", form=form, template=None, variables=[],
-                  values={}, has_senders=bool(senders))
+    if not senders:
+        return render("outbox/compose.html", has_senders=False)
+    form = _form(fresh=True)
+    chosen = preselected_sender(current_user, senders)
+    form.sender_id.data = str(chosen) if chosen else ""
+    return _area(form)
 
 
-@bp.get("/compose/variables")
+@bp.route("/compose/variables", methods=["GET", "POST"])
 @login_required
-def template_variables():
-    """The inputs for the chosen template's variables."""
-    template = _chosen_template(_form())
-    names = variables_in(template.subject, template.html_body, template.text_body) \
-        if template else []
-    return render("outbox/_variables.html", template=template, variables=names, values={})
+def template_variables_part():
+    """The message part for the chosen template: its variables and the locked subject and
+    bodies, or the editable free-text fields (with what was typed) for no template."""
+    form = _form()
+    template = _chosen_template(form)
+    return render("outbox/_variables.html", form=form, template=template,
+                  variables=template_variables(template),
+                  values=form.variables(request.values))
 
 
 @bp.post("/compose/preview")
@@ -67,36 +87,45 @@ def compose_preview():
     form = _form()
     template = _chosen_template(form)
     try:
-        if template is not None:
-            rendered = render_template_parts(template.subject, template.html_body,
-                                             template.text_body, form.variables(request.form))
-            result = Preview(variables=None, rendered=rendered)
-        else:  # free text is sent as written, so it is shown as written
-            result = Preview(variables=None, rendered=RenderedMail(
-                (form.subject.data or "").strip(), form.html_body.data or "",
-                form.text_body.data or None))
+        result = _template_preview(form, template) if template is not None else Preview(
+            rendered=RenderedMail((form.subject.data or "").strip(), form.html_body.data or "",
+                                  form.text_body.data or None))
     except TemplateRenderError as error:
         result = Preview(error=error.message)
     return render("templates_/_preview.html", preview=result)
 
 
-def _form_error(form: ComposeForm, template, status=422):
-    names = variables_in(template.subject, template.html_body, template.text_body) \
-        if template else []
-    response = render("outbox/_compose_form.html", status=status, form=form, template=template,
-                      variables=names, values=form.variables(request.form), has_senders=True)
-    response.headers["HX-Retarget"] = "#compose-form"
-    response.headers["HX-Reswap"] = "outerHTML"
-    return response
+def _template_preview(form: ComposeForm, template) -> Preview:
+    """The template filled with the values typed; blanks it needs are named, and shown
+    in the preview as ``{name}`` so nothing reads like a finished mail."""
+    values, missing = required_blanks(template, form.variables(request.form))
+    warning = None
+    if missing:
+        values.update({name: f"{{{name}}}" for name in missing})
+        warning = (f"Fill in {', '.join(missing)}: the template needs "
+                   f"{'them' if len(missing) > 1 else 'it'}. Sending is refused until then.")
+    rendered = render_template_parts(template.subject, template.html_body,
+                                     template.text_body, values)
+    return Preview(rendered=rendered, error=warning)
 
 
-def _submission(form: ComposeForm, template, to: list[str]) -> Submission:
+def _submission(form: ComposeForm, template, to: list[str], values: dict) -> Submission:
+    """What the form asks to send; with a template, its subject and bodies are ignored."""
+    own = template is None
     return Submission(to=to, cc=split_addresses(form.cc.data), bcc=split_addresses(form.bcc.data),
-                      subject=form.subject.data, html=form.html_body.data,
-                      text=form.text_body.data or None,
+                      subject=form.subject.data if own else None,
+                      html=form.html_body.data if own else None,
+                      text=(form.text_body.data or None) if own else None,
                       template=template.id if template else None,
-                      variables=form.variables(request.form), sender_id=int(form.sender_id.data),
+                      variables=values, sender_id=int(form.sender_id.data),
                       resource=form.resource.data or None)
+
+
+def _error_field(form: ComposeForm, error: SubmitError, template):
+    """The form field a refusal belongs under: template problems go under Template."""
+    if template is not None and error.code.startswith("template"):
+        return form.template_id
+    return getattr(form, FIELD_FOR.get(error.field, error.field or ""), None) or form.to
 
 
 @bp.post("/compose")
@@ -104,21 +133,34 @@ def _submission(form: ComposeForm, template, to: list[str]) -> Submission:
 def send():
     form = _form()
     template = _chosen_template(form)
-    if not form.validate_on_submit():
-        return _form_error(form, template)
+    valid = form.validate_on_submit()
+    values, missing = required_blanks(template, form.variables(request.form)) \
+        if template else ({}, [])
+    if not valid or missing:
+        return _area(form, template, 422, missing={
+            name: "Enter a value; the template needs it." for name in missing})
     sender = next(s for s in usable_senders(current_user) if s.id == int(form.sender_id.data))
     actor = Actor.for_user(current_user, team_id=_team_context(sender, template))
     to = split_addresses(form.to.data)
     try:
         if form.individually.data:
-            return _send_individually(form, template, actor, to)
-        message = submit(actor, _submission(form, template, to), request.remote_addr)
+            ids = _send_individually(form, template, actor, to, values)
+            return _sent(form, progress=_progress_context(ids))
+        message = submit(actor, _submission(form, template, to, values), request.remote_addr)
     except SubmitError as error:
         db.session.rollback()
-        target = getattr(form, FIELD_FOR.get(error.field, error.field or ""), None) or form.to
+        target = _error_field(form, error, template)
         target.errors = [*target.errors, error.message]
-        return _form_error(form, template)
-    return render("outbox/_result.html", message=message)
+        return _area(form, template, 422)
+    return _sent(form, message=message)
+
+
+def _sent(form: ComposeForm, **result):
+    """A fresh form keeping the sender, with the result under the Send button, so a
+    second click cannot send the same mail twice by accident."""
+    fresh = _form(fresh=True)
+    fresh.sender_id.data = form.sender_id.data
+    return _area(fresh, values={}, **result)
 
 
 def _team_context(sender, template) -> int | None:
@@ -132,7 +174,8 @@ def _team_context(sender, template) -> int | None:
     return next(iter(teams)) if len(teams) == 1 else None
 
 
-def _send_individually(form: ComposeForm, template, actor: Actor, to: list[str]):
+def _send_individually(form: ComposeForm, template, actor: Actor, to: list[str],
+                       values: dict) -> list[int]:
     """One queued message per To address; the page then polls the progress."""
     if form.cc.data or form.bcc.data:
         raise SubmitError("individual_copies", "Cc and Bcc cannot be used when sending "
@@ -143,21 +186,21 @@ def _send_individually(form: ComposeForm, template, actor: Actor, to: list[str])
     clean_addresses("to", to)
     ids = []
     for address in to:
-        sub = _submission(form, template, [address])
+        sub = _submission(form, template, [address], values)
         sub.mode = "deferred"
         ids.append(submit(actor, sub, request.remote_addr).id)
-    return _progress(ids)
+    return ids
 
 
-def _progress(ids: list[int]):
+def _progress_context(ids: list[int]) -> dict:
     counts = dict(db.session.execute(
         visible_messages_query(current_user, select(Message.status, func.count()))
         .where(Message.id.in_(ids)).group_by(Message.status)).all())
     if not counts:
         abort(404)
     done = sum(v for k, v in counts.items() if k not in PENDING)
-    return render("outbox/_progress.html", ids=ids, counts=counts, done=done,
-                  total=sum(counts.values()), finished=done == sum(counts.values()))
+    return {"ids": ids, "counts": counts, "done": done, "total": sum(counts.values()),
+            "finished": done == sum(counts.values())}
 
 
 @bp.get("/compose/progress")
@@ -166,4 +209,15 @@ def progress():
     ids = parse_ids(request.args.get("ids", ""), MAX_INDIVIDUAL)
     if not ids:
         abort(404)
-    return _progress(ids)
+    return render("outbox/_progress.html", progress=_progress_context(ids), polled=True)
+
+
+@bp.get("/compose/result/<int:message_pk>")
+@login_required
+def result(message_pk: int):
+    """One message's result panel; the page polls it until the state is final."""
+    message = db.session.scalar(visible_messages_query(
+        current_user, select(Message)).where(Message.id == message_pk))
+    if message is None:
+        abort(404)
+    return render("outbox/_result.html", message=message, polled=True)
