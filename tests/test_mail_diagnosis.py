@@ -253,3 +253,19 @@ def test_preset_lookup_and_order():
 def test_temporary_refusal_names_what_was_refused(step, words):
     err = from_reply(step, 454, b"4.7.0 Temporary failure, try again")
     assert err.reason == "temporary" and words in diagnose(err).cause
+
+
+@pytest.mark.parametrize("text", ["the server does not offer STARTTLS",
+                                  "The Server does not offer  STARTTLS."])
+def test_cause_never_repeats_a_reply_that_says_the_same(text):
+    cause = diagnose(DeliveryError("tls", "starttls_unsupported", text)).cause
+    assert cause == "The server does not offer STARTTLS."
+    assert cause.lower().count("does not offer starttls") == 1
+
+
+def test_a_reply_that_adds_something_is_still_quoted():
+    cause = diagnose(DeliveryError("tls", "starttls_unsupported", "STARTTLS not available",
+                                   code=502)).cause
+    assert cause == "The server does not offer STARTTLS (502 STARTTLS not available)."
+    partial = diagnose(DeliveryError("connect", "unreachable", "server")).cause
+    assert "(server)" in partial  # "server" inside "mail server" is no whole-reply match

@@ -115,6 +115,8 @@ def test_starttls_not_offered(root, smtpd_factory):
     server = smtpd_factory("plain", auth=AUTH)
     body = _check(root, server, encryption="starttls").get_data(as_text=True)
     assert "does not offer STARTTLS" in body
+    why = body.split("<strong>Why:</strong>", 1)[1].split("</p>", 1)[0]
+    assert why.strip() == "The server does not offer STARTTLS."  # said once, not twice
 
 
 @pytest.mark.parametrize("reply, expected", [
@@ -172,3 +174,146 @@ def test_stored_password_is_not_sent_to_another_server(app, root, smtpd_factory)
     assert not any(command.startswith("AUTH") for command in elsewhere.commands)
     assert "Connection works" in _check(root, real, password="", sender_id=str(sid)).get_data(
         as_text=True)
+
+
+# ---- The last check: remembered per sender, carried from a check to Save ----
+
+def _sender(app, sid=None):
+    from portal.senders.models import Sender
+
+    with app.app_context():
+        query = select(Sender) if sid is None else select(Sender).where(Sender.id == sid)
+        sender = db.session.scalar(query)
+        return sender and (sender.id, sender.last_check_ok, sender.last_check_reason,
+                           sender.last_check_at)
+
+
+def _token(body: str) -> str:
+    import re
+
+    match = re.search(r'name="check_token" value="([^"]+)"', body)
+    assert match, body[:1500]
+    return match.group(1)
+
+
+def _saved(root, server, **overrides):
+    response = root.post("/senders/new", data=sender_form(server, **overrides), headers=HX)
+    assert response.status_code == 204, response.get_data(as_text=True)[:1500]
+
+
+def test_check_of_the_stored_settings_is_remembered(app, root, smtpd_factory):
+    server = smtpd_factory("starttls", auth=AUTH)
+    _saved(root, server)
+    sid = _sender(app)[0]
+    assert _sender(app)[1:3] == (None, None)  # never tested
+    _check(root, server, password="", sender_id=str(sid))
+    assert _sender(app)[1:3] == (True, None) and _sender(app)[3] is not None
+    # A typed password or other settings test something not saved: nothing is remembered.
+    _check(root, server, password="wrong", sender_id=str(sid))
+    _check(root, server, password="", sender_id=str(sid), address="other@example.com")
+    assert _sender(app)[1:3] == (True, None)
+
+
+def test_list_test_button_checks_stored_settings_and_answers_with_the_cell(
+        app, root, smtpd_factory, free_port):
+    server = smtpd_factory("starttls", auth=AUTH)
+    _saved(root, server)
+    sid = _sender(app)[0]
+    body = root.post(f"/senders/{sid}/test", headers=HX).get_data(as_text=True)
+    assert "pill-ok" in body and "<tr" not in body
+    assert _sender(app)[1] is True and server.messages == []
+    with app.app_context():
+        from portal.senders.models import Sender
+
+        db.session.get(Sender, sid).port = free_port  # the server went away
+        db.session.commit()
+    body = root.post(f"/senders/{sid}/test", headers=HX).get_data(as_text=True)
+    assert "Failed" in body and "server unreachable" in body
+    assert _sender(app)[1:3] == (False, "unreachable")
+    listing = root.get("/senders").get_data(as_text=True)
+    assert "server unreachable" in listing and "pill-failed" in listing
+
+
+def test_save_after_a_failed_check_on_the_form_asks_first(app, root, smtpd_factory):
+    server = smtpd_factory("starttls", auth=AUTH)
+    token = _token(_check(root, server, password="wrong").get_data(as_text=True))
+    data = sender_form(server, password="wrong", check_token=token)
+    response = root.post("/senders/new", data=data, headers=HX)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert response.headers["HX-Retarget"] == "#save-confirm"
+    assert "Save anyway" in body and "login refused" in body
+    assert _sender(app) is None  # nothing saved yet
+    response = root.post("/senders/new", data={**data, "confirm_save": "y"}, headers=HX)
+    assert response.status_code == 204
+    assert _sender(app)[1:3] == (False, "auth_failed")  # the check is kept with the sender
+
+
+def test_save_after_a_passing_check_does_not_ask_and_keeps_it(app, root, smtpd_factory):
+    server = smtpd_factory("starttls", auth=AUTH)
+    token = _token(_check(root, server).get_data(as_text=True))
+    _saved(root, server, check_token=token)
+    assert _sender(app)[1] is True
+
+
+def test_saving_a_sender_whose_last_check_failed_asks_first(app, root, smtpd_factory):
+    server = smtpd_factory("starttls", auth=AUTH)
+    _saved(root, server, password="wrong")
+    sid = _sender(app)[0]
+    root.post(f"/senders/{sid}/test", headers=HX)
+    assert _sender(app)[1] is False
+    data = sender_form(server, password="", name="Renamed", sender_id=str(sid))
+    response = root.post(f"/senders/{sid}", data=data, headers=HX)
+    assert response.status_code == 200 and "The last check of this sender failed" in (
+        response.get_data(as_text=True))
+    # A passing check on the form settles it: saved at once, and remembered as passing.
+    token = _token(_check(root, server, sender_id=str(sid)).get_data(as_text=True))
+    response = root.post(f"/senders/{sid}", data={**data, "password": AUTH["robot@example.com"],
+                                                  "check_token": token}, headers=HX)
+    assert response.status_code == 204
+    assert _sender(app)[1] is True
+
+
+def test_confirmation_without_javascript_shows_the_whole_form(app, root, smtpd_factory):
+    server = smtpd_factory("starttls", auth=AUTH)
+    token = _token(_check(root, server, password="wrong").get_data(as_text=True))
+    response = root.post("/senders/new", data=sender_form(server, password="wrong",
+                                                          check_token=token))
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" in body
+    assert "Save anyway" in body and 'name="check_token"' in body
+    assert "Enter the password again" in body and "wrong" not in body.split("<form")[1]
+    assert _sender(app) is None
+
+
+def test_a_token_for_other_settings_or_a_forged_one_counts_for_nothing(app, root,
+                                                                       smtpd_factory):
+    server = smtpd_factory("starttls", auth=AUTH)
+    token = _token(_check(root, server, password="wrong").get_data(as_text=True))
+    _saved(root, server, port="2", check_token=token)  # another port: not that check
+    assert _sender(app)[1] is None
+    _saved(root, server, name="Other", check_token=token[:-2] + "xx")
+    with app.app_context():
+        from portal.senders.models import Sender
+
+        assert [s.last_check_ok for s in db.session.scalars(select(Sender))] == [None, None]
+
+
+def test_changed_settings_saved_without_a_check_are_never_tested(app, root, smtpd_factory):
+    server = smtpd_factory("starttls", auth=AUTH)
+    _saved(root, server)
+    sid = _sender(app)[0]
+    root.post(f"/senders/{sid}/test", headers=HX)
+    assert _sender(app)[1] is True
+    same = sender_form(server, password="", name="Renamed", sender_id=str(sid))
+    assert root.post(f"/senders/{sid}", data=same, headers=HX).status_code == 204
+    assert _sender(app)[1] is True  # only the name changed: the check still holds
+    moved = {**same, "address": "other@example.com", "username": "robot@example.com"}
+    assert root.post(f"/senders/{sid}", data=moved, headers=HX).status_code == 204
+    assert _sender(app)[1:4] == (None, None, None)
+
+
+def test_check_panel_clears_a_pending_confirmation(root, smtpd_factory):
+    server = smtpd_factory("starttls", auth=AUTH)
+    body = _check(root, server).get_data(as_text=True)
+    assert '<div id="save-confirm" hx-swap-oob="true"></div>' in body

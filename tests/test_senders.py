@@ -312,3 +312,101 @@ def test_moving_a_sender_to_another_server_needs_the_password_again(app, client,
         name="Kept", host="evil.example.net", port="25", address="kept@example.com",
         password="new-secret"))
     assert response.status_code == 204
+
+
+def test_test_recipient_is_prefilled_with_the_users_email(app, client, world, make_sender):
+    from portal.auth.models import User
+
+    with app.app_context():
+        db.session.get(User, world["root"]).email = "root@corp.local"
+        db.session.commit()
+    sid = make_sender("Kept")
+    login(client, "root")
+    for url in ("/senders/new", f"/senders/{sid}"):
+        body = client.get(url).get_data(as_text=True)
+        assert 'name="test_recipient"' in body
+        assert 'type="email" value="root@corp.local"' in body
+    # What the user typed wins over the prefill when the form comes back with errors.
+    body = client.post("/senders/new", headers=HX, data=sender_form(
+        port="0", test_recipient="other@example.org")).get_data(as_text=True)
+    assert 'value="other@example.org"' in body and "root@corp.local" not in body
+
+
+def test_default_saved_refreshes_the_banner_in_the_same_response(client, world, make_sender):
+    sid = make_sender("Sys")
+    login(client, "root")
+    body = client.post("/senders/defaults", data={"scope": "system", "sender_id": sid},
+                       headers=HX).get_data(as_text=True)
+    banners = body.split('<div id="banners" hx-swap-oob="true">', 1)
+    assert len(banners) == 2, body[-1500:]
+    assert "Default sender saved." in body
+    assert "Mailbox not configured" not in banners[1].split("</div>", 1)[0]
+    assert banners[0].count("uses the system default") == 2  # teams Red and Blue
+    body = client.post("/senders/defaults", data={"scope": "system", "sender_id": ""},
+                       headers=HX).get_data(as_text=True)
+    refreshed = body.split('<div id="banners" hx-swap-oob="true">', 1)[1]
+    assert "Mailbox not configured" in refreshed.split("</div>", 1)[0]
+    # A full page has its banners in place: no out-of-band copy.
+    page = client.post("/senders/defaults", data={"scope": "system", "sender_id": sid})
+    html = page.get_data(as_text=True)
+    assert html.count('id="banners"') == 1 and 'id="banners" hx-swap-oob' not in html
+
+
+def test_failed_save_lists_every_error_at_the_top_linked_to_its_field(client, world):
+    login(client, "root")
+    response = client.post("/senders/new", headers=HX, data=sender_form(
+        name="", port="0", display_name=""))
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    summary = body.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert "autofocus" in summary and 'tabindex="-1"' in summary
+    assert "Fix these 3 problems" in summary
+    links = [part.split('"', 1)[0] for part in summary.split('href="#')[1:]]
+    assert links == ["port", "name", "display_name"]  # the order the fields appear in
+    assert body.index("error-summary") < body.index('name="host"')
+
+
+def test_form_groups_fields_and_keeps_their_names(client, world):
+    login(client, "root")
+    body = client.get("/senders/new").get_data(as_text=True)
+    legends = [part.split("<", 1)[0] for part in body.split("<legend>")[1:]]
+    assert legends[:4] == ["Server", "Account", "Delivery", "Advanced"]
+    for name in ("name", "team_id", "host", "port", "encryption", "address", "username",
+                 "password", "display_name", "mode", "enabled", "allow_plain_auth",
+                 "ca_cert", "rate_per_minute", "max_connections", "test_recipient"):
+        assert f'name="{name}"' in body, name
+
+
+def test_sender_list_shows_status_pills_and_last_check(app, client, world, make_sender):
+    from datetime import timedelta
+
+    from portal.dbtypes import utcnow
+    from portal.outbox.models import Message
+
+    quiet = make_sender("Quiet", is_default=True)
+    off = make_sender("Off", enabled=False)
+    busy = make_sender("Busy")
+    with app.app_context():
+        for status, diagnosis in (("failed", "refused"), ("retrying", "Waiting: the sender "
+                                                          "could not log in (535)")):
+            row = Message(sender_id=busy, sender_name="Busy", sender_address="b@example.com",
+                          sender_reason="default", subject="Report", mode="deferred",
+                          status=status, diagnosis=diagnosis,
+                          created_at=utcnow() - timedelta(hours=1))
+            row.set_recipients(["alice@example.org"])
+            db.session.add(row)
+        sender = db.session.get(Sender, quiet)
+        sender.last_check_ok, sender.last_check_at = True, utcnow()
+        db.session.commit()
+    login(client, "root")
+    body = client.get("/senders").get_data(as_text=True)
+
+    def row(sid):
+        return body.split(f'id="sender-{sid}"', 1)[1].split("</tr>", 1)[0]
+
+    assert "pill-default" in row(quiet) and "pill-ok" in row(quiet)
+    assert "pill-disabled" in row(off) and "never tested" in row(off)
+    assert "pill-paused" in row(busy) and "pill-failing" in row(busy)
+    assert "pill-paused" not in row(quiet) and "pill-failing" not in row(quiet)
+    assert 'class="stack senders"' in body and 'data-label="Last check"' in body
+    assert f'hx-post="/senders/{busy}/test"' in row(busy)

@@ -8,6 +8,7 @@ out of attempts must not promise another one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from portal.mail.errors import DeliveryError
@@ -159,6 +160,23 @@ def _reply(err: DeliveryError) -> str:
     return f"{err.code} {text}" if err.code is not None else text
 
 
+def _words(text: str) -> str:
+    return " ".join(text.casefold().split()).strip(" .;:")
+
+
+def _with_reply(cause: str, reply: str) -> str:
+    """The cause with the reply quoted in it, unless the cause already says the same:
+    "The server does not offer STARTTLS (the server does not offer STARTTLS)" would say
+    it twice. Compared without regard to case, spacing or end punctuation; a reply of a
+    word or two that merely occurs in the cause is still quoted."""
+    bare = cause.replace(" ({reply})", "").replace(": {reply}", "")
+    said, told = _words(reply), _words(bare)
+    if (said and 2 * len(said) >= len(told)
+            and re.search(rf"(?<!\w){re.escape(said)}(?!\w)", told)):
+        return bare
+    return cause.format(reply=reply)
+
+
 def _refusals(err: DeliveryError) -> str:
     """Which recipients were not accepted, e.g. ``... a@x (550), b@y (451).``"""
     if not err.recipients:
@@ -195,7 +213,7 @@ def diagnose(err: DeliveryError, final: bool = False, attempts: int | None = Non
     cause, advice = _TEXTS.get(err.reason, _FALLBACK)
     if err.reason == "temporary":
         cause = _TEMPORARY_AT.get(err.step, cause)
-    cause = cause.format(reply=_reply(err))
+    cause = _with_reply(cause, _reply(err))
     if err.step == "rcpt" and err.reason not in _ABOUT_RECIPIENTS:
         cause += " The server said so at RCPT TO, but it is not about the recipient address."
     cause += _refusals(err)

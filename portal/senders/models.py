@@ -60,9 +60,14 @@ class Sender(TeamScoped, db.Model):
     max_connections: Mapped[int] = mapped_column(Integer, default=1)
     # Epoch seconds of the next free sending slot, shared by all workers (rate limit).
     throttle_next_at: Mapped[float | None] = mapped_column(Float)
+    # The last Test connection / test mail on the stored settings (None: never tested).
+    # The reason is a stable code (``DeliveryError.reason``), worded when shown.
+    last_check_ok: Mapped[bool | None] = mapped_column(Boolean)
+    last_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_check_reason: Mapped[str | None] = mapped_column(String(40))
+    last_check_reply: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
 
     @property
     def has_password(self) -> bool:

@@ -8,11 +8,13 @@ from portal.bounds import parse_id
 from portal.crypto import SecretUnreadable
 from portal.errors import ServiceError
 from portal.extensions import db, limiter
-from portal.htmx import redirect, render
+from portal.htmx import is_htmx, redirect, render
 from portal.mail import ComposeError, get_preset
 from portal.senders import (
     allowlist,
+    checks,
     hooks,  # noqa: F401  (banner and team-deletion check)
+    listing,
     service,
     testing,
 )
@@ -23,6 +25,10 @@ from portal.teams.service import administered_teams
 bp = Blueprint("senders", __name__, url_prefix="/senders")
 # Which form field a value refused while building the test mail came from.
 COMPOSE_FIELDS = {"to": "test_recipient", "from_address": "address"}
+# Test connection and Send test mail share one budget per user, on the form and the list.
+check_limit = limiter.shared_limit(lambda: current_app.config["SENDER_CHECK_RATE_LIMIT"],
+                                   scope="sender-check",
+                                   key_func=lambda: f"sender-check:{current_user.id}")
 
 
 def _sender_or_404(sender_id: int):
@@ -35,13 +41,26 @@ def _form(sender=None, **kwargs) -> SenderForm:
     form.set_team_choices(teams, allow_system=current_user.is_system_admin)
     if sender is not None and request.method == "GET":
         form.team_id.data = str(sender.team_id or "")
+    if request.method == "GET" and not form.test_recipient.data:
+        form.test_recipient.data = current_user.email or ""  # a test mail to oneself
     return form
 
 
-def _mailbox(status=200):
+def _form_page(form, sender, status=200, **extra):
+    """The sender form; a check already run on it stays with it across a re-render."""
+    raw = request.form.get("check_token")
+    carried = checks.read_token(raw, form.values()) if raw else None
+    return render("senders/form.html", "senders/_form.html", status=status, form=form,
+                  sender=sender, carried=carried, check_token=raw if carried else None,
+                  **extra)
+
+
+def _mailbox(status=200, **extra):
+    senders = service.managed_senders(current_user)
     return render("senders/index.html", "senders/_mailbox.html", status=status,
-                  senders=service.managed_senders(current_user),
-                  scopes=service.default_scopes(current_user))
+                  senders=senders, states=listing.states(senders),
+                  scopes=service.default_scopes(current_user),
+                  system_default=service.current_default(None), **extra)
 
 
 @bp.get("")
@@ -56,8 +75,7 @@ def new():
     form = _form()
     if form.validate_on_submit():
         return _save(form, None)
-    return render("senders/form.html", "senders/_form.html",
-                  status=422 if form.errors else 200, form=form, sender=None)
+    return _form_page(form, None, status=422 if form.errors else 200)
 
 
 @bp.route("/<int:sender_id>", methods=["GET", "POST"])
@@ -67,21 +85,40 @@ def edit(sender_id: int):
     form = _form(sender)
     if form.validate_on_submit():
         return _save(form, sender)
-    return render("senders/form.html", "senders/_form.html",
-                  status=422 if form.errors else 200, form=form, sender=sender)
+    return _form_page(form, sender, status=422 if form.errors else 200)
 
 
 def _save(form: SenderForm, sender):
+    """Save, unless the last check failed and the user has not said "Save anyway"."""
+    values = form.values()
+    carried = checks.read_token(request.form.get("check_token"), values)
+    failed = checks.failed_check(sender, carried)
+    if failed is not None and request.form.get("confirm_save") != "y":
+        return _confirm(form, sender, failed, failed_here=carried is not None)
+    before = checks.fingerprint(checks.stored_values(sender)) if sender else None
     try:
-        saved = service.save_sender(current_user, sender, form.values())
+        saved = service.save_sender(current_user, sender, values)
+        checks.after_save(saved, carried, before, values)
         db.session.commit()
     except ServiceError as error:
         db.session.rollback()
         getattr(form, error.field or "name").errors.append(error.message)
-        return render("senders/form.html", "senders/_form.html", status=422,
-                      form=form, sender=sender)
+        return _form_page(form, sender, status=422)
     flash(f"Sender “{saved.name}” saved.", "success")
     return redirect(url_for("senders.index"))
+
+
+def _confirm(form: SenderForm, sender, failed: checks.Outcome, failed_here: bool):
+    """Ask before saving settings whose check failed: with htmx only the question is
+    swapped in beside Save (the typed values, the password too, stay in the form); a
+    plain form post gets the whole form back with the question in place."""
+    context = {"failed": failed, "failed_here": failed_here}
+    if not is_htmx():
+        return _form_page(form, sender, confirm=True, **context)
+    response = render("senders/_save_confirm.html", form=form, **context)
+    response.headers["HX-Retarget"] = "#save-confirm"
+    response.headers["HX-Reswap"] = "innerHTML"
+    return response
 
 
 @bp.route("/<int:sender_id>/delete", methods=["GET", "POST"])
@@ -119,13 +156,12 @@ def set_default():
         db.session.rollback()
         flash(error.message, "error")
         return _mailbox(status=422)
-    return _mailbox()
+    return _mailbox(refresh_banners=True)  # "Mailbox not configured" may come or go
 
 
 @bp.post("/check")
 @admin_required
-@limiter.limit(lambda: current_app.config["SENDER_CHECK_RATE_LIMIT"],
-               key_func=lambda: f"sender-check:{current_user.id}")
+@check_limit
 def check():
     """Test connection or Send test mail with the form's current values (nothing is saved)."""
     action = request.form.get("action", "connection")
@@ -156,7 +192,38 @@ def check():
         message = str(error).removeprefix(f"{error.field}: ")  # the panel adds the label
         return render("senders/_check_result.html", status=422, form=form,
                       problems={field: [message]})
-    return render("senders/_check_result.html", result=result, form=form)
+    return _check_answer(result, values, stored, form)
+
+
+def _check_answer(result: testing.CheckResult, values: dict, stored, form: SenderForm):
+    """The result panel, carrying the token Save sends along; a check of the stored
+    settings as they are is also remembered on the sender, for the list."""
+    outcome = checks.from_report(result.report)
+    if checks.tests_stored(values, stored):
+        checks.record(stored, outcome)
+        db.session.commit()
+    return render("senders/_check_result.html", result=result, form=form,
+                  check_token=checks.token(outcome, values))
+
+
+@bp.post("/<int:sender_id>/test")
+@admin_required
+@check_limit
+def test(sender_id: int):
+    """The list's Test button: Test connection on the stored settings, remembered."""
+    sender = _sender_or_404(sender_id)
+    problem = allowlist.refusal(current_user, sender.host, sender.port)
+    if problem is None:
+        try:
+            result = testing.check_connection(checks.stored_values(sender), sender,
+                                              current_app.config["SMTP_TIMEOUT"])
+        except SecretUnreadable as error:
+            problem = str(error)
+        else:
+            checks.record(sender, checks.from_report(result.report))
+            db.session.commit()
+    return render("senders/_check_cell.html", status=422 if problem else 200,
+                  state=listing.states([sender])[sender.id], problem=problem)
 
 
 def _test_recipient_problems(form: SenderForm, action: str) -> dict:

@@ -1,0 +1,170 @@
+"""A sender's last check: kept on the sender, and carried by the form from a check to Save.
+
+The sender list shows when a sender was last checked and how it went, and Save asks
+for confirmation when that check failed. A check run on the sender form travels to
+Save as a signed token (it may test settings that are not saved yet); the token names
+the settings it tested, so a check of other settings never counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from portal.dbtypes import utcnow
+from portal.senders.models import Sender
+from portal.senders.service import EDITABLE
+
+# Short words for the list ("Failed: login refused"); the panel gives the full diagnosis.
+REASON_LABELS = {
+    "cert_untrusted": "certificate not trusted",
+    "tls_mismatch": "port and encryption do not match",
+    "starttls_unsupported": "STARTTLS not offered",
+    "tls_required": "encryption required",
+    "unreachable": "server unreachable",
+    "auth_required": "login required",
+    "auth_failed": "login refused",
+    "auth_unsupported": "login not possible",
+    "basic_auth_disabled": "password login disabled",
+    "send_as_denied": "may not send as this address",
+    "from_must_match_login": "address must equal the login",
+    "sender_rejected": "sender address refused",
+    "envelope_mismatch": "sender addresses differ",
+    "relay_denied": "relaying refused",
+    "client_rejected": "portal's host refused",
+    "recipient_rejected": "test recipient refused",
+    "content_rejected": "content refused",
+    "spam_suspected": "judged as spam",
+    "message_too_large": "message too large",
+    "too_many_recipients": "too many recipients",
+    "daily_quota": "daily quota used up",
+    "rate_quota": "sending quota used up",
+    "too_many_connections": "too many connections",
+    "temporary": "temporary refusal",
+    "not_smtp": "not a mail server",
+    "plain_auth_refused": "login without encryption not allowed",
+}
+_SALT = "sender-check"
+_CONNECTION = ("host", "port", "encryption", "address", "username", "ca_cert",
+               "allow_plain_auth")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one check went: ``reason`` is the failure's code (None when it worked)."""
+
+    ok: bool
+    at: datetime
+    reason: str | None = None
+    reply: str | None = None
+
+    @property
+    def reason_label(self) -> str:
+        """A failure in a few words, e.g. "login refused" ("" when the check passed)."""
+        if self.ok:
+            return ""
+        return REASON_LABELS.get(self.reason or "", "the check did not pass")
+
+    @property
+    def summary(self) -> str:
+        """ "OK" or "Failed: login refused"."""
+        return "OK" if self.ok else f"Failed: {self.reason_label}"
+
+
+def from_report(report) -> Outcome:
+    """The outcome of a finished probe (``ProbeReport``)."""
+    error = report.error
+    if error is None:
+        return Outcome(True, utcnow())
+    reply = " ".join(f"{error.code or ''} {error.text}".split())[:300] or None
+    return Outcome(False, utcnow(), error.reason, reply)
+
+
+def last(sender: Sender | None) -> Outcome | None:
+    """The stored sender's last check, or None when it was never checked."""
+    if sender is None or sender.last_check_ok is None or sender.last_check_at is None:
+        return None
+    return Outcome(sender.last_check_ok, sender.last_check_at, sender.last_check_reason,
+                   sender.last_check_reply)
+
+
+def record(sender: Sender, outcome: Outcome | None) -> None:
+    """Store ``outcome`` as the sender's last check (None: never tested)."""
+    sender.last_check_ok = outcome.ok if outcome else None
+    sender.last_check_at = outcome.at if outcome else None
+    sender.last_check_reason = outcome.reason if outcome else None
+    sender.last_check_reply = outcome.reply if outcome else None
+
+
+def fingerprint(values: dict) -> str:
+    """A digest of the settings a check depends on (the password aside: it is never put
+    in a page, not even hashed)."""
+    wanted = {name: values.get(name) for name in _CONNECTION}
+    wanted["host"] = str(wanted["host"] or "").strip().lower()
+    wanted["port"] = str(wanted["port"] or "")
+    wanted["username"] = str(wanted["username"] or "").strip() or wanted["address"]
+    wanted["ca_cert"] = "\n".join(line.strip() for line in
+                                  str(wanted["ca_cert"] or "").strip().splitlines())
+    wanted["allow_plain_auth"] = bool(wanted["allow_plain_auth"])
+    return hashlib.sha256(json.dumps(wanted, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def stored_values(sender: Sender) -> dict:
+    """A stored sender's settings in the form's shape."""
+    return {name: getattr(sender, name) for name in (*EDITABLE, "address")}
+
+
+def tests_stored(values: dict, sender: Sender | None) -> bool:
+    """True when a check of ``values`` is a check of ``sender`` as stored: same settings,
+    and the stored password (none typed)."""
+    return (sender is not None and not values.get("password")
+            and fingerprint(values) == fingerprint(stored_values(sender)))
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt=_SALT)
+
+
+def token(outcome: Outcome, values: dict) -> str:
+    """The signed outcome the form sends along with Save."""
+    return _serializer().dumps({"ok": outcome.ok, "at": outcome.at.isoformat(),
+                                "reason": outcome.reason, "reply": outcome.reply,
+                                "settings": fingerprint(values)})
+
+
+def read_token(raw: str | None, values: dict) -> Outcome | None:
+    """The check the form carries, if genuine and made with these very settings."""
+    if not raw:
+        return None
+    try:
+        data = _serializer().loads(raw)
+        if data["settings"] != fingerprint(values):
+            return None
+        return Outcome(bool(data["ok"]), datetime.fromisoformat(data["at"]),
+                       data.get("reason"), data.get("reply"))
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None
+
+
+def failed_check(sender: Sender | None, carried: Outcome | None) -> Outcome | None:
+    """The failed check that makes Save ask first: the one run on this form, else the
+    stored sender's last one. A passing check on the form settles it."""
+    if carried is not None:
+        return None if carried.ok else carried
+    stored = last(sender)
+    return stored if stored is not None and not stored.ok else None
+
+
+def after_save(sender: Sender, carried: Outcome | None, before: str | None,
+               values: dict) -> None:
+    """Keep the last check true to the saved settings: the form's check when it carries
+    one; "never tested" when the settings or the password changed without a check."""
+    if carried is not None:
+        record(sender, carried)
+    elif before is not None and (before != fingerprint(values) or values.get("password")):
+        record(sender, None)
