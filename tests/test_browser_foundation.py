@@ -18,7 +18,7 @@ def test_sign_in_and_create_team_without_reload(page, portal_server, world):
     from tests.conftest import PASSWORD
 
     sign_in(page, portal_server, "root", PASSWORD)
-    page.get_by_role("link", name="Teams").click()
+    page.get_by_role("link", name="Teams", exact=True).click()
     page.evaluate("window.__noReload = true")
     page.get_by_label("Team name").fill("Night shift")
     page.get_by_role("button", name="Create team").click()

@@ -23,7 +23,7 @@ def test_live_filter_url_reload_and_export(app, page, portal_server, world):
             db.session.add(message)
         db.session.commit()
     sign_in(page, portal_server, "root", PASSWORD)
-    page.get_by_role("link", name="Records").click()
+    page.get_by_role("link", name="Records", exact=True).click()
     expect(page.locator("table.records tbody tr")).to_have_count(3)
     page.evaluate("window.__noReload = true")
     page.get_by_label("Recipient contains").fill("ali")

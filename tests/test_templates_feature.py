@@ -301,6 +301,74 @@ def test_form_posts_preview_on_input(client, world):
     assert 'hx-target="#template-preview"' in body
 
 
+# --- syntax errors in plain words ------------------------------------------------------
+
+@pytest.mark.parametrize("html, message", [
+    ("<p>Hi</p>\n{% if paid %}\n<p>Thanks</p>",
+     "Line 2 of the HTML body: the {% if %} block opened here is not closed with {% endif %}."),
+    ("{% for item in items %}\n{% if item %}x\n{% endfor %}",
+     "Line 3 of the HTML body: {% endfor %} does not match the {% if %} block opened on "
+     "line 2; close that block with {% endif %} first."),
+    ("<p>\n{% iff paid %}yes{% endif %}",
+     "Line 2 of the HTML body: {% iff %} is not a known tag; did you mean {% if %}?"),
+    ("{% endif %}", "Line 1 of the HTML body: {% endif %} has no {% if %} before it to close."),
+    ("<p>{{ total + }}</p>", "Line 1 of the HTML body: the expression stops too early"),
+    ("<p>{{ first name }}</p>", "Line 1 of the HTML body: “name” was not expected here; "
+                                "close the variable with }}"),
+    ("{% if status = 'paid' %}ok{% endif %}",
+     "Line 1 of the HTML body: a single “=” cannot compare values; write =="),
+    ("<p>Hello</p>\n<p>{{ name </p>",
+     "Line 2 of the HTML body: a variable’s {{ is not closed with }}."),
+    ("x\n<p>Hello {{ name }</p>",
+     "Line 2 of the HTML body: a variable’s {{ is not closed with }}."),
+    ("{% if paid }}yes{% endif %}", "Line 1 of the HTML body: a tag’s {% is not closed with %}."),
+    ("{{ 'unclosed }}", "Line 1 of the HTML body: a text in quotes is not closed"),
+])
+def test_syntax_errors_are_plain_words_with_the_line(html, message):
+    from portal.templates_.wording import syntax_problems
+
+    problems = syntax_problems("Subject", html, None)
+    assert problems["html_body"].startswith(message), problems
+    assert "Jinja" not in problems["html_body"] and "token" not in problems["html_body"]
+
+
+def test_plain_wording_names_the_part_and_keeps_other_problems():
+    from portal.templates_.wording import syntax_problems
+
+    problems = syntax_problems("Hi {{ name", "{{ request.cookies }}", "{% endfor %}")
+    assert problems["subject"] == ("Line 1 of the subject: a variable’s {{ is not closed "
+                                   "with }}.")
+    assert "“request” is not allowed" in problems["html_body"]  # not a syntax error
+    assert problems["text_body"].startswith("Line 1 of the plain-text body: {% endfor %}")
+    assert syntax_problems("Hi {{ name }}", "<p>{% if a %}b{% endif %}</p>", None) == {}
+
+
+def test_editor_shows_plain_syntax_errors_on_save_and_in_preview(app, client, world):
+    login(client, "root")
+    broken = {**VALID, "html_body": "<p>Hi</p>\n{% if paid %}\n<p>Thanks</p>"}
+    response = client.post("/templates/new", data=broken, headers=HX)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    expected = ("Line 2 of the HTML body: the {% if %} block opened here is not closed "
+                "with {% endif %}.")
+    assert f'<small id="html_body-error" class="error">{expected}</small>' in body
+    assert "Unexpected end of template" not in body and "Jinja" not in body
+    assert 'class="error-summary" tabindex="-1"' in body
+    preview = client.post("/templates/preview", headers=HX, data={
+        "subject": "x", "html_body": "<p>{{ first name }}</p>"}).get_data(as_text=True)
+    assert "Line 1 of the HTML body: “name” was not expected here" in preview
+    assert "expected token" not in preview
+    assert _rows(app) == []
+
+
+def test_new_template_from_a_team_page_preselects_the_team(client, world):
+    login(client, "red_admin")
+    body = client.get(f"/templates/new?team={world['red']}").get_data(as_text=True)
+    assert f'<option selected value="{world["red"]}">' in body
+    blue = client.get(f"/templates/new?team={world['blue']}").get_data(as_text=True)
+    assert f'value="{world["blue"]}"' not in blue  # not a team this admin manages
+
+
 # --- escaping and team deletion -----------------------------------------------------------
 
 def test_xss_in_name_is_escaped_on_list(client, world, make_template):
@@ -340,7 +408,8 @@ def test_live_preview_and_save_in_browser(page, portal_server, world):
     frame = page.frame_locator("#template-preview iframe[sandbox='']")
     expect(frame.locator("p")).to_have_text("Dear <Ada>")
     page.get_by_role("button", name="Save template").click()
-    expect(page.get_by_text("Enter a name for the template.")).to_be_visible()
+    expect(page.locator("#name-error")).to_have_text("Enter a name for the template.")
+    expect(page.locator(".error-summary")).to_be_focused()
     page.get_by_label("Name").fill("Greeting")
     page.get_by_role("button", name="Save template").click()
     expect(page.get_by_text("Template “Greeting” saved.")).to_be_visible()

@@ -79,6 +79,39 @@ def test_created_token_shown_once_and_only_hash_stored(app, client, world, tmp_p
     assert "System (all teams)" in page and "never" in page and "active" in page
 
 
+def test_new_token_sits_in_a_copy_field_with_a_copy_button(client, world):
+    login(client, "root")
+    html = _create(client).get_data(as_text=True)
+    secret = SECRET.search(html).group(0)
+    field = html[html.index('<div class="copy-field">'):]
+    field = field[:field.index("</div>")]
+    assert f'id="token-secret" type="text" value="{secret}" readonly' in field
+    assert 'data-copy="token-secret" data-copy-status="token-copy-status"' in field
+    assert ">Copy</button>" in field
+    assert '<p id="token-copy-status" class="muted" role="status" aria-live="polite"></p>' \
+        in html
+
+
+def test_new_token_from_a_team_page_preselects_the_team(client, world):
+    login(client, "red_admin")
+    body = client.get(f"/tokens/new?team={world['red']}").get_data(as_text=True)
+    assert f'<option selected value="{world["red"]}">' in body
+    other = client.get(f"/tokens/new?team={world['blue']}").get_data(as_text=True)
+    assert f'value="{world["blue"]}"' not in other
+
+
+def test_token_list_is_compact_with_status_pills(client, world, make_token):
+    make_token("Live")
+    make_token("Old", revoked=True)
+    login(client, "root")
+    page = client.get("/tokens").get_data(as_text=True)
+    assert '<table class="stack">' in page and 'data-label="Last used"' in page
+    assert 'class="pill pill-enabled">active<' in page
+    assert 'class="pill pill-disabled">revoked<' in page
+    assert 'role="button" class="danger small" aria-label="Revoke Live">Revoke…</a>' in page
+    assert 'aria-label="Revoke Old"' not in page
+
+
 def test_each_token_is_different_and_authenticates(app, make_token):
     first_id, first = make_token("A")
     second_id, second = make_token("B")

@@ -105,3 +105,38 @@ def test_user_list_search_and_pagination(app, client, world, make_user):
 def test_unknown_user_404(client, world):
     login(client, "root")
     assert client.get("/users/9999").status_code == 404
+
+
+def test_new_user_page_and_failed_plain_post_keeps_the_page(client, world):
+    login(client, "root")
+    index = client.get("/users").get_data(as_text=True)
+    assert 'href="/users/new" role="button"' in index
+    page = client.get("/users/new").get_data(as_text=True)
+    assert "<html" in page and 'id="create-user"' in page and 'name="username"' in page
+    failed = client.post("/users", data={**NEW, "username": ""})
+    body = failed.get_data(as_text=True)
+    assert failed.status_code == 422 and "<html" in body  # a full page, not a bare fragment
+    assert 'class="error-summary" tabindex="-1"' in body and "Enter a username." in body
+    fragment = client.post("/users", data={**NEW, "username": ""}, headers=HX)
+    assert "<html" not in fragment.get_data(as_text=True)
+
+
+def test_user_list_shows_teams_and_roles_compactly(client, world):
+    login(client, "root")
+    client.post(f"/users/{world['red_agent']}/memberships",
+                data={"team_id": world["blue"], "role": "admin"}, headers=HX)
+    body = client.get("/users?q=red_agent").get_data(as_text=True)
+    row = body[body.index('href="/users/' + str(world["red_agent"]) + '"'):]
+    row = row[:row.index("</tr>")]
+    assert 'Blue <span class="muted">(team admin)</span>, Red <span class="muted">(agent)' \
+        in row
+    assert 'class="pill pill-enabled">active<' in row
+    root = client.get("/users?q=root").get_data(as_text=True)
+    assert 'class="pill pill-default">system admin<' in root
+    assert '<table class="stack">' in root and 'data-label="Teams"' in root
+
+
+def test_user_page_links_memberships_to_team_pages(client, world):
+    login(client, "root")
+    body = client.get(f"/users/{world['red_admin']}").get_data(as_text=True)
+    assert f'href="/teams/{world["red"]}">Red</a>' in body and "Team admin" in body

@@ -1,10 +1,16 @@
-"""Team rules: unique names, deletion only when empty, who sees which team."""
+"""Team rules: unique names, deletion only when empty, who sees which team, and what a
+team owns (its senders, templates and API tokens) for the team pages."""
+
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
 from portal.errors import ServiceError
 from portal.extensions import db
+from portal.senders.models import Sender
 from portal.teams.models import Team
+from portal.templates_.models import MailTemplate
+from portal.tokens.models import ApiToken
 
 # Other features add checks here: each takes a team and returns a reason it is
 # not empty (e.g. "it still has 2 senders"), or None.
@@ -23,6 +29,41 @@ def administered_teams(user) -> list[Team]:
                                    .order_by(func.lower(Team.name))))
 
 
+@dataclass(frozen=True)
+class Holdings:
+    """What one team owns, for its page: senders (default first), templates, tokens."""
+
+    senders: list
+    templates: list
+    tokens: list  # active ones
+    revoked_tokens: int
+
+
+def holdings(team: Team) -> Holdings:
+    """The team's own senders, templates and API tokens (read-only, for display)."""
+    senders = db.session.scalars(select(Sender).where(Sender.team_id == team.id).order_by(
+        Sender.is_default.desc(), func.lower(Sender.name), Sender.id))
+    templates = db.session.scalars(select(MailTemplate).where(
+        MailTemplate.team_id == team.id).order_by(func.lower(MailTemplate.name)))
+    tokens = list(db.session.scalars(select(ApiToken).where(ApiToken.team_id == team.id)
+                                     .order_by(func.lower(ApiToken.name), ApiToken.id)))
+    active = [token for token in tokens if token.is_active]
+    return Holdings(list(senders), list(templates), active, len(tokens) - len(active))
+
+
+def holding_counts(team_ids) -> dict[int, dict[str, int]]:
+    """Per team id: how many senders, templates and active API tokens it has (the list)."""
+    counts = {team_id: {"senders": 0, "templates": 0, "tokens": 0} for team_id in team_ids}
+    queries = {"senders": select(Sender.team_id, func.count()).group_by(Sender.team_id),
+               "templates": select(MailTemplate.team_id, func.count())
+               .group_by(MailTemplate.team_id),
+               "tokens": select(ApiToken.team_id, func.count())
+               .where(ApiToken.revoked_at.is_(None)).group_by(ApiToken.team_id)}
+    for kind, query in queries.items():
+        for team_id, count in db.session.execute(query):
+            if team_id in counts:
+                counts[team_id][kind] = count
+    return counts
 
 
 def _check_name(name: str, exclude_id: int | None = None) -> str:

@@ -21,7 +21,14 @@ def _team_or_404(team_id: int):
 def _list(form=None, status=200):
     teams = service.visible_teams(current_user)
     return render("teams/index.html", "teams/_list.html", status=status,
-                  teams=teams, form=form or TeamForm(formdata=None))
+                  teams=teams, form=form or TeamForm(formdata=None),
+                  counts=service.holding_counts(team.id for team in teams))
+
+
+def _row(team: Team, status: int = 200):
+    """One team's row (after a rename, or when an inline edit is cancelled)."""
+    return render("teams/_row.html", status=status, team=team,
+                  counts=service.holding_counts([team.id]))
 
 
 def _after_change():
@@ -57,14 +64,14 @@ def show(team_id: int):
     team = _team_or_404(team_id)
     if not current_user.can_admin_team(team.id):
         abort(403)
-    return render("teams/show.html", team=team)
+    return render("teams/show.html", team=team, owns=service.holdings(team))
 
 
 @bp.get("/<int:team_id>/row")
 @admin_required
 def row(team_id: int):
     """The plain row, used when an inline edit is cancelled."""
-    return render("teams/_row.html", team=_team_or_404(team_id))
+    return _row(_team_or_404(team_id))
 
 
 @bp.get("/<int:team_id>/edit")
@@ -84,7 +91,7 @@ def rename(team_id: int):
             service.rename_team(current_user, team, form.name.data)
             db.session.commit()
             flash(f"Team renamed to “{team.name}”.", "success")
-            return render("teams/_row.html", team=team)
+            return _row(team)
         except ServiceError as error:
             db.session.rollback()
             form.name.errors.append(error.message)

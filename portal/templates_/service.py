@@ -13,7 +13,8 @@ from portal.teams import scope
 from portal.teams import service as teams_service
 from portal.teams.models import Team
 from portal.templates_.models import MailTemplate
-from portal.templates_.render import check_budget, check_syntax
+from portal.templates_.render import check_budget
+from portal.templates_.wording import syntax_problems
 
 EDITABLE = ("name", "team_id", "subject", "html_body", "text_body")
 
@@ -34,8 +35,6 @@ def managed_templates(user) -> list[MailTemplate]:
     """Templates the user may change: all for system admins, their admin teams' otherwise."""
     return list(db.session.scalars(_ordered(select(MailTemplate).where(
         MailTemplate.managed_by(user)))))
-
-
 
 
 def get_usable_template(user, name_or_id: int | str, team_id: int | None
@@ -101,7 +100,7 @@ def _clean(values: dict) -> dict:
         raise ServiceError("Enter a subject on one line.", "subject")
     if not (cleaned["html_body"] or "").strip():
         raise ServiceError("Enter the HTML body.", "html_body")
-    problems = check_syntax(cleaned["subject"], cleaned["html_body"], cleaned["text_body"])
+    problems = syntax_problems(cleaned["subject"], cleaned["html_body"], cleaned["text_body"])
     if problems:
         field, message = next(iter(problems.items()))
         raise ServiceError(message, field)

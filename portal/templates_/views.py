@@ -12,7 +12,8 @@ from portal.templates_ import service
 from portal.templates_.forms import MAX_BODY_BYTES, MAX_SAMPLE_CHARS, TemplateForm
 from portal.templates_.models import MailTemplate
 from portal.templates_.preview import Preview, preview
-from portal.templates_.render import TemplateRenderError, variables_in
+from portal.templates_.render import TemplateRenderError, check_syntax, variables_in
+from portal.templates_.wording import plain_syntax_error, syntax_problems
 
 bp = Blueprint("templates_", __name__, url_prefix="/templates")
 
@@ -28,7 +29,21 @@ def _form(template=None) -> TemplateForm:
     if request.method == "GET" and template is not None:
         form.team_id.data = str(template.team_id or "")
         form.preview_variables.data = _sample_lines(template)
+    elif request.method == "GET":  # "Add a template" on a team's page preselects the team
+        wanted = request.args.get("team", "")
+        if wanted in {choice.value for choice in form.team_id.choices}:
+            form.team_id.data = wanted
     return form
+
+
+def _plain_errors(form: TemplateForm) -> None:
+    """The form's syntax check reports Jinja's own words; show the plain ones instead."""
+    parts = {"subject": form.subject.data or "", "html_body": form.html_body.data or "",
+             "text_body": form.text_body.data or None}
+    for name, message in check_syntax(*parts.values()).items():
+        errors = getattr(form, name).errors
+        if message in errors:
+            errors[errors.index(message)] = plain_syntax_error(name, parts[name]) or message
 
 
 def _sample_lines(template) -> str:
@@ -53,10 +68,15 @@ def _preview_of(subject: str, html: str, text: str | None, sample: str) -> Previ
     if (len((html or "").encode()) > MAX_BODY_BYTES or len((text or "").encode()) > MAX_BODY_BYTES
             or len(subject or "") > 998 or len(sample or "") > MAX_SAMPLE_CHARS):
         return Preview(error="The template is too large to preview.")
+    problems = syntax_problems(subject or "", html or "", text or None)
+    if problems:
+        return Preview(error=next(iter(problems.values())))
     return preview(subject or "", html or "", text or None, sample or "")
 
 
 def _form_page(form: TemplateForm, template, status: int = 200):
+    if form.errors:
+        _plain_errors(form)
     result = _preview_of(form.subject.data, form.html_body.data, form.text_body.data,
                          form.preview_variables.data)
     return render("templates_/form.html", "templates_/_form.html", status=status,

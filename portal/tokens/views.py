@@ -21,9 +21,13 @@ def _token_or_404(token_id: int):
 
 
 def _form() -> TokenForm:
+    """The form; on GET, ``?team=ID`` (the team page's "Add a token") preselects a team."""
     form = TokenForm()
     teams = administered_teams(current_user)
     form.set_team_choices(teams, allow_system=current_user.is_system_admin)
+    wanted = request.args.get("team", "")
+    if request.method == "GET" and wanted in {choice.value for choice in form.team_id.choices}:
+        form.team_id.data = wanted
     return form
 
 

@@ -36,7 +36,14 @@ def index():
     page = _page_number()
     users, has_next = service.list_users(page, current_app.config["PAGE_SIZE"], search)
     return render("users/index.html", "users/_table.html", users=users, page=page,
-                  has_next=has_next, search=search, form=UserCreateForm(formdata=None))
+                  has_next=has_next, search=search)
+
+
+@bp.get("/new")
+@system_admin_required
+def new():
+    """The empty "New user" form on a page of its own (the list's main action)."""
+    return render("users/new.html", form=UserCreateForm(formdata=None))
 
 
 @bp.post("")
@@ -55,7 +62,7 @@ def create():
         except ServiceError as error:
             db.session.rollback()
             getattr(form, error.field or "username").errors.append(error.message)
-    return render("users/_create_form.html", status=422, form=form)
+    return render("users/new.html", "users/_create_form.html", status=422, form=form)
 
 
 def _edit_context(user: User, **forms) -> dict:
