@@ -96,7 +96,9 @@ def test_runtime_errors_become_render_errors():
 def test_syntax_error_names_field_and_line():
     error = _error(html="<p>\n{% if x %}\n</p>")
     assert error.field == "html_body"
-    assert error.message.startswith("Line 3 of the HTML body:")
+    # The line where the unclosed block opens, in plain words (not the parser's own).
+    assert error.message == ("Line 2 of the HTML body: the {% if %} block opened here is "
+                             "not closed with {% endif %}.")
     problems = check_syntax("Hi {{ name", "<p>{% for %}</p>", "{% endif %}")
     assert set(problems) == {"subject", "html_body", "text_body"}
     assert problems["subject"].startswith("Line 1 of the subject:")

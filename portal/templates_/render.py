@@ -67,8 +67,7 @@ def _parse(field: str, source: str) -> nodes.Template:
         tree = _env(field).parse(source)
         found = list(tree.find_all((nodes.Name, *_LOADING)))
     except TemplateSyntaxError as error:
-        raise TemplateRenderError(
-            field, f"Line {error.lineno} of the {label}: {_sentence(error.message)}") from None
+        raise TemplateRenderError(field, _syntax_message(field, source, error)) from None
     except RecursionError:
         raise TemplateRenderError(field, _too_deep(label)) from None
     for node in found:
@@ -77,6 +76,15 @@ def _parse(field: str, source: str) -> nodes.Template:
             raise TemplateRenderError(
                 field, f"“{word}” is not allowed in templates (used in the {label}).")
     return tree
+
+
+def _syntax_message(field: str, source: str, error: TemplateSyntaxError) -> str:
+    """The parser's complaint in plain words with its line, wherever a template is parsed
+    (editor, compose, API, worker), falling back to Jinja's own sentence."""
+    from portal.templates_.wording import plain_syntax_error  # it builds on this module
+
+    return (plain_syntax_error(field, source)
+            or f"Line {error.lineno} of the {LABELS[field]}: {_sentence(error.message)}")
 
 
 def _too_deep(label: str) -> str:
