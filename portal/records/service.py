@@ -11,6 +11,7 @@ from portal.listing import after_cursor, encode_cursor
 from portal.outbox import lifecycle
 from portal.outbox.lifecycle import FINAL, RETRYABLE
 from portal.outbox.models import Message
+from portal.records import export
 
 
 def visible_messages_query(user, query):
@@ -44,31 +45,33 @@ def capped_count(user, filters) -> tuple[int, bool]:
     return min(total, COUNT_CAP), total > COUNT_CAP
 
 
-EXPORT_FIELDS = ("id", "created_at", "sent_at", "status", "reply_code", "reply_text",
-                 "sender_name", "sender_address", "to_addrs", "cc_addrs", "bcc_addrs",
-                 "subject", "template_name", "resource", "client_ip", "triggered_by",
-                 "attempt_count", "message_id", "diagnosis", "recipient_results")
-
-
 def export_query(user, filters):
-    """Plain rows (not ORM objects) of every matching message, newest first."""
-    query = select(*(getattr(Message, name) for name in EXPORT_FIELDS))
-    query = filters.apply(visible_messages_query(user, query))
+    """The exported columns (``export.COLUMNS``: plain values, not ORM objects) of every
+    matching message the user may see, newest first."""
+    query = filters.apply(visible_messages_query(user, select(*export.COLUMNS)))
     return query.order_by(Message.created_at.desc(), Message.id.desc())
 
 
-def stream_rows(query, chunk: int = 1000):
-    """Rows from a connection of its own, so the stream outlives the request's session;
-    they are fetched in chunks and never held all at once."""
+# Rows per batch, and so per chunk of the response: big enough that per-chunk costs
+# vanish, small enough that a batch stays a few megabytes.
+EXPORT_BATCH = 2000
+
+
+def stream_rows(query, chunk: int | None = None):
+    """Batches (lists) of at most ``chunk`` (default EXPORT_BATCH) plain rows, from a
+    connection of its own so the stream outlives the request's session. Rows are fetched
+    as they are needed (a server-side cursor on PostgreSQL): memory is the same for any
+    row count."""
+    chunk = chunk or EXPORT_BATCH
     engine = db.engine  # resolved now: the generator runs after the request has ended
 
-    def rows():
+    def batches():
         with engine.connect() as connection:
             result = connection.execution_options(stream_results=True, yield_per=chunk)\
                 .execute(query)
-            yield from result
+            yield from result.partitions()
 
-    return rows()
+    return batches()
 
 
 def daily_counts(user, filters, first: date, last: date) -> dict:
