@@ -8,9 +8,6 @@ renaming a team in its row, searching users.
 Screenshots go to ``$PORTAL_SHOTS/admin-pages/`` (default: the temporary folder).
 """
 
-import os
-import tempfile
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -20,19 +17,11 @@ from portal.extensions import db
 from portal.senders.models import Sender
 from portal.templates_.models import MailTemplate
 from portal.tokens import service as tokens
-from tests.conftest import PASSWORD
-from tests.test_browser_foundation import sign_in
+from tests.browser_kit import WIDTHS, shots, signed_in
 
 pytestmark = pytest.mark.browser
 
-WIDTHS = (1280, 360)
-SHOTS = Path(os.environ.get("PORTAL_SHOTS", Path(tempfile.gettempdir()) / "portal-shots")) \
-    / "admin-pages"
-WATCH_CSP = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation',
-  e => window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')));
-"""
+SHOTS = shots("admin-pages")
 LONG = "Quarterly revenue reconciliation for the northern region distribution centres"
 
 
@@ -61,14 +50,8 @@ def _pages(world, ids) -> list[str]:
 
 def _open(browser, server, width):
     """A signed-in system admin; returns (context, page, console errors)."""
-    context = browser.new_context(viewport={"width": width, "height": 800})
+    context, page, errors = signed_in(browser, server, width, "root")
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
-    context.add_init_script(WATCH_CSP)
-    page = context.new_page()
-    errors = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    sign_in(page, server, "root", PASSWORD)
     return context, page, errors
 
 

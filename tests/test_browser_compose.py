@@ -6,9 +6,6 @@ Screenshots of each step go to ``$PORTAL_SHOTS/compose/`` (default: the temporar
 folder's ``portal-shots``; never committed) to be looked at.
 """
 
-import os
-import tempfile
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -18,21 +15,12 @@ from portal.extensions import db
 from portal.outbox.models import Message
 from portal.outbox.worker import Worker
 from portal.templates_.models import MailTemplate
-from tests.conftest import PASSWORD
+from tests.browser_kit import REFUSED_FORM, shots, signed_in
 from tests.outbox_helpers import AUTH
-from tests.test_browser_foundation import sign_in
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(os.environ.get("PORTAL_SHOTS", Path(tempfile.gettempdir()) / "portal-shots")) \
-    / "compose"
-WATCH_CSP = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation',
-  e => window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')));
-"""
-# Chromium logs every 4xx answer; a refused form is answered 422 on purpose.
-EXPECTED = "the server responded with a status of 422"
+SHOTS = shots("compose")
 
 
 @pytest.fixture
@@ -48,14 +36,7 @@ def shipped(app, world):
 
 def _open(browser, server, width):
     """A signed-in agent on the compose page; returns (context, page, console errors)."""
-    context = browser.new_context(viewport={"width": width, "height": 800})
-    context.add_init_script(WATCH_CSP)
-    page = context.new_page()
-    errors = []
-    page.on("console", lambda m: errors.append(m.text)
-            if m.type == "error" and EXPECTED not in m.text else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    sign_in(page, server, "red_agent", PASSWORD)
+    context, page, errors = signed_in(browser, server, width, "red_agent", REFUSED_FORM)
     page.goto(server.url + "/compose")
     expect(page.get_by_role("heading", name="Compose mail")).to_be_visible()
     page.evaluate("window.__noReload = true")

@@ -12,11 +12,10 @@ from playwright.sync_api import expect
 from portal.extensions import db
 from portal.outbox.models import Message
 from portal.senders.models import Sender
-from tests.conftest import PASSWORD
+from tests.browser_kit import WIDTHS, signed_in
 
 pytestmark = pytest.mark.browser
 
-WIDTHS = (1280, 360)
 # Every page walked is also saved as a picture here, to be looked at (not committed).
 SHOTS = Path(os.environ.get("PORTAL_SCREENSHOTS",
                             Path(__file__).resolve().parent.parent / "screenshots"))
@@ -25,11 +24,6 @@ ADMIN_PAGES = ["/", "/compose", "/records", "/messages/1", "/audit", "/senders",
                "/tokens/new", "/teams", "/users"]
 AGENT_PAGES = ["/", "/compose", "/records", "/messages/1"]
 # Records the CSP violations a page meets (they are not always console errors).
-WATCH_CSP = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation',
-  e => window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')));
-"""
 
 
 @pytest.fixture
@@ -58,18 +52,7 @@ def lived_in(app, world):
 
 
 def _signed_in(browser, server, username, width):
-    context = browser.new_context(viewport={"width": width, "height": 800})
-    context.add_init_script(WATCH_CSP)
-    page = context.new_page()
-    errors = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(server.url + "/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(server.url + "/")
-    return context, page, errors
+    return signed_in(browser, server, width, username)
 
 
 def _walk(page, server, paths, name: str) -> dict:

@@ -9,9 +9,6 @@ failed check makes Save ask first. No console errors or CSP violations on the wa
 Screenshots go to ``$PORTAL_SHOTS/senders/`` (default: the temporary folder).
 """
 
-import os
-import tempfile
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -20,34 +17,19 @@ from sqlalchemy import select
 from portal.crypto import decrypt
 from portal.extensions import db
 from portal.senders.models import Sender
+from tests.browser_kit import REFUSED_FORM, WIDTHS, shots, signed_in
 from tests.conftest import PASSWORD
 from tests.sender_helpers import AUTH
 from tests.test_browser_foundation import sign_in
 
 pytestmark = pytest.mark.browser
 
-WIDTHS = (1280, 360)
-SHOTS = Path(os.environ.get("PORTAL_SHOTS", Path(tempfile.gettempdir()) / "portal-shots")) \
-    / "senders"
-WATCH_CSP = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation',
-  e => window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')));
-"""
-# Chromium logs every 4xx answer; a refused form is answered 422 on purpose.
-EXPECTED = "the server responded with a status of 422"
+SHOTS = shots("senders")
 
 
 def _open(browser, server, width, path="/senders", username="root"):
     """A signed-in user on ``path``; returns (context, page, console errors)."""
-    context = browser.new_context(viewport={"width": width, "height": 800})
-    context.add_init_script(WATCH_CSP)
-    page = context.new_page()
-    errors = []
-    page.on("console", lambda m: errors.append(m.text)
-            if m.type == "error" and EXPECTED not in m.text else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    sign_in(page, server, username, PASSWORD)
+    context, page, errors = signed_in(browser, server, width, username, REFUSED_FORM)
     page.goto(server.url + path)
     page.evaluate("window.__noReload = true")
     return context, page, errors
