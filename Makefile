@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_INITDB := $(wildcard /usr/lib/postgresql/*/bin/initdb)
 
-.PHONY: run test
+.PHONY: run test translations
+
+TRANSLATIONS := portal/translations
+CATALOGS := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,14 +24,14 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 # Set up (venv, schema, first admin) and run the web app and the deferred-mail worker.
 # The port is checked first, so a busy one stops everything before a first admin exists;
 # `ready` in the Procfile prints the address and credentials once the web app answers.
-run: $(VENV)/.deps
+run: $(VENV)/.deps $(VENV)/.catalogs
 	@$(BIN)/python -m portal.setup_run check-port
 	$(BIN)/flask --app portal db upgrade
 	$(BIN)/flask --app portal ensure-admin
 	$(BIN)/honcho --procfile Procfile start
 
 # Lint, then the whole suite on SQLite (browser tests included), then again on PostgreSQL.
-test: $(VENV)/.dev-deps
+test: $(VENV)/.dev-deps $(VENV)/.catalogs
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 ifneq ($(PG_INITDB),)
@@ -36,3 +39,16 @@ ifneq ($(PG_INITDB),)
 else
 	@echo "PostgreSQL is not installed: skipped the PostgreSQL pass (apt-get install postgresql)."
 endif
+
+# The compiled catalogs (.mo) are built from the committed .po files, never committed.
+$(VENV)/.catalogs: $(CATALOGS) | $(VENV)/.deps
+	$(BIN)/pybabel -q compile -d $(TRANSLATIONS)
+	touch $@
+
+# After changing text in the code or templates: collect it into messages.pot and add
+# the new messages to each catalog, then translate them (tests/test_catalogs.py checks).
+translations: $(VENV)/.deps
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l -k lazy_ngettext:1,2 \
+		--add-location=file --sort-by-file --no-wrap -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel -q update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) \
+		--no-fuzzy-matching --ignore-obsolete --no-wrap

@@ -4,11 +4,13 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from flask_babel import gettext
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config, security
 from portal.bounds import IdConverter
 from portal.extensions import csrf, db, limiter, login_manager, migrate
+from portal.i18n.marks import N_
 
 TEMPLATE_DIR = "../templates"
 STATIC_DIR = "../static"
@@ -44,8 +46,12 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    from portal import i18n
+
+    i18n.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please sign in to open that page."
+    login_manager.login_message = N_("Please sign in to open that page.")
+    login_manager.localize_callback = gettext
     login_manager.login_message_category = "info"
     from portal import models  # noqa: F401  (register every table with the metadata)
 
@@ -71,6 +77,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.health.views import bp as health_bp
     from portal.home.views import bp as home_bp
     from portal.outbox.views import bp as outbox_bp
+    from portal.profile.views import bp as profile_bp
     from portal.records.views import bp as records_bp
     from portal.senders.views import bp as senders_bp
     from portal.teams.views import bp as teams_bp
@@ -79,5 +86,6 @@ def _register_blueprints(app: Flask) -> None:
     from portal.users.views import bp as users_bp
 
     for blueprint in (auth_bp, home_bp, teams_bp, users_bp, senders_bp, templates_bp,
-                      outbox_bp, records_bp, tokens_bp, api_bp, health_bp, audit_bp):
+                      outbox_bp, records_bp, tokens_bp, api_bp, health_bp, audit_bp,
+                      profile_bp):
         app.register_blueprint(blueprint)

@@ -24,6 +24,7 @@ import unicodedata
 import email_validator
 import idna
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext
 from wtforms.validators import ValidationError
 
 # C0 controls (tab included), DEL, C1 controls and the characters Python treats as line breaks.
@@ -45,14 +46,15 @@ def normalize_address(value: str) -> str:
     servers treat ``Reports@`` and ``reports@`` as different mailboxes.
     """
     if not isinstance(value, str):
-        raise AddressError("An address must be text.")
+        raise AddressError(gettext("An address must be text."))
     if _CONTROL.search(value):
-        raise AddressError("An address must be one line, without line breaks or "
-                           "control characters.")
+        raise AddressError(gettext("An address must be one line, without line breaks or "
+                                   "control characters."))
     address = value.strip()
     if "<" in address or ">" in address:
-        raise AddressError(f"“{_shown(address)}” is not a valid address (enter the bare address, "
-                           "without a name or angle brackets).")
+        raise AddressError(gettext("“%(address)s” is not a valid address (enter the bare "
+                                   "address, without a name or angle brackets).",
+                                   address=_shown(address)))
     local, at, domain = address.rpartition("@")
     masked_domain, suffix = _mask_special_use(domain) if at else (domain, "")
     try:
@@ -63,7 +65,8 @@ def normalize_address(value: str) -> str:
                                  test_environment=False)
     except EmailNotValidError as error:
         reason = str(error).rstrip(".")
-        raise AddressError(f"“{_shown(address)}” is not a valid address ({reason}).") from error
+        raise AddressError(gettext("“%(address)s” is not a valid address (%(reason)s).",
+                                   address=_shown(address), reason=reason)) from error
     domain = checked.domain
     if suffix:
         domain = domain[: len(domain) - len(suffix)] + suffix

@@ -52,6 +52,10 @@ class Defaults:
     # Hard budget of one template render (it runs in a child process): seconds, megabytes.
     TEMPLATE_RENDER_SECONDS = 5.0
     TEMPLATE_RENDER_MEMORY_MB = 256
+    # The language and time zone of anyone who has not chosen their own (en, zh_Hans_CN,
+    # zh_Hant_TW; an IANA zone name). The browser's Accept-Language comes before the locale.
+    DEFAULT_LOCALE = "en"
+    DEFAULT_TIMEZONE = "UTC"
 
 
 def database_url(instance_path: str) -> str:

@@ -5,6 +5,7 @@ import hashlib
 
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
+from flask_babel import gettext
 
 
 class SecretUnreadable(Exception):
@@ -26,7 +27,6 @@ def decrypt(token: str) -> str:
     try:
         return _fernet().decrypt(token.encode()).decode()
     except (InvalidToken, ValueError) as error:
-        raise SecretUnreadable(
+        raise SecretUnreadable(gettext(
             "The stored password cannot be decrypted: the encryption key has changed. "
-            "Enter the password again and save."
-        ) from error
+            "Enter the password again and save.")) from error

@@ -4,9 +4,9 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from portal.banners import current_banners
-from portal.dbtypes import utcnow
-from portal.forms import labelled
+from portal.forms import label_separator, labelled
 from portal.htmx import is_htmx
+from portal.mail.diagnosis import describe
 
 
 def register(app) -> None:
@@ -23,39 +23,14 @@ def register(app) -> None:
     @app.template_filter("labelled")
     def labelled_html(label: str, errors) -> Markup:
         """``labelled`` for a page: the field's name in bold where it is put in front."""
-        text = labelled(label, errors)
-        if text.startswith(f"{label}: "):
-            return Markup("<strong>{}</strong>: {}").format(label, text[len(label) + 2:])
+        text, between = labelled(label, errors), label_separator()
+        if text.startswith(label + between):
+            return Markup("<strong>{}</strong>{}{}").format(
+                label, between, text[len(label) + len(between):])
         return Markup("{}").format(text)
 
     for name, func in FILTERS.items():
         app.add_template_filter(func, name)
-
-
-def when(value):
-    """A stored UTC time, shown compactly."""
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
-
-
-def short_when(value):
-    """A time for a dense table: "11-30 23:31" this year, "2025-11-30" before; the
-    full time goes in the cell's title."""
-    if not value:
-        return "—"
-    if value.year == utcnow().year:
-        return value.strftime("%m-%d %H:%M")
-    return value.strftime("%Y-%m-%d")
-
-
-def ago(value):
-    """How long ago, in the largest whole unit: "just now", "5 min ago", "3 h ago"."""
-    if not value:
-        return "never"
-    seconds = max(0, int((utcnow() - value).total_seconds()))
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
-        if seconds >= size:
-            return f"{seconds // size} {unit} ago"
-    return "just now"
 
 
 def plural(count: int, singular: str, many: str | None = None) -> str:
@@ -64,4 +39,4 @@ def plural(count: int, singular: str, many: str | None = None) -> str:
     return f"{count:,} {word}"
 
 
-FILTERS = {"when": when, "short_when": short_when, "ago": ago, "plural": plural}
+FILTERS = {"plural": plural, "diagnosis_text": describe}

@@ -14,6 +14,15 @@ from portal import create_app
 from portal.extensions import db
 from tests.pg_cluster import Cluster, pg_bin_dir
 
+
+def pytest_sessionstart(session):
+    """Pages in Chinese need the compiled catalogs; a bare pytest run builds them too."""
+    from pathlib import Path
+
+    from portal.i18n import compile_catalogs
+
+    compile_catalogs(Path(__file__).resolve().parent.parent / "portal" / "translations")
+
 pytest_plugins = ["tests.smtp_servers", "tests.browser", "tests.outbox_helpers"]
 
 HX = {"HX-Request": "true"}

@@ -1,0 +1,66 @@
+"""Time zones: times are stored in UTC and shown, filtered and grouped by day in the
+reader's zone (their profile's, else ``PORTAL_DEFAULT_TIMEZONE``)."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from flask_babel import get_timezone
+
+# Offered first in the profile's list: where the portal's users mostly are.
+COMMON = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Macau", "Asia/Singapore",
+          "Asia/Kuala_Lumpur", "Asia/Tokyo", "Europe/London", "America/New_York", "UTC")
+
+
+def valid_zone(name: str | None) -> str | None:
+    """``name`` if it is an IANA time zone this system knows, else None."""
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
+@lru_cache(maxsize=1)
+def all_zones() -> tuple[str, ...]:
+    """Every IANA zone name, the common ones first."""
+    rest = sorted(z for z in available_timezones() if z not in COMMON and "/" in z
+                  and not z.startswith(("Etc/", "SystemV/", "posix/", "right/")))
+    return COMMON + tuple(rest)
+
+
+def current_zone() -> ZoneInfo:
+    """The reader's zone (UTC outside a request)."""
+    tz = get_timezone()
+    return ZoneInfo(tz.zone) if tz is not None else ZoneInfo("UTC")
+
+
+def to_local(value: datetime) -> datetime:
+    """A stored time in the reader's zone."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(current_zone())
+
+
+def day_start(day: date) -> datetime:
+    """The UTC instant a local day begins in the reader's zone."""
+    return datetime.combine(day, time.min, tzinfo=current_zone()).astimezone(UTC)
+
+
+def day_end(day: date) -> datetime:
+    """The UTC instant after a local day ends: a "to" day includes the whole day."""
+    return day_start(day + timedelta(days=1))
+
+
+def local_today() -> date:
+    """Today in the reader's zone."""
+    return datetime.now(current_zone()).date()
+
+
+def zone_label(value: datetime | None = None) -> str:
+    """The short name of the reader's zone at ``value`` (now if None), e.g. "CST",
+    "UTC" or "+08" where the zone has no abbreviation."""
+    moment = to_local(value or datetime.now(UTC))
+    return moment.tzname() or current_zone().key
