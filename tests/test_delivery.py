@@ -7,6 +7,7 @@ from sqlalchemy import select, update
 
 from portal.dbtypes import utcnow
 from portal.extensions import db
+from portal.mail.diagnosis import describe
 from portal.outbox.actors import Actor
 from portal.outbox.models import Message
 from portal.outbox.service import Submission, SubmitError, submit
@@ -62,7 +63,7 @@ def test_immediate_failure_recorded_with_code_and_diagnosis(app, smtpd_factory,
     sid = make_smtp_sender(server, mode="immediate")
     message = _message(app, _submit(app, sid))
     assert message.status == "failed" and message.reply_code == 554
-    assert "spam" in message.diagnosis and "Looks like spam" in message.reply_text
+    assert "spam" in describe(message.diagnosis) and "Looks like spam" in message.reply_text
 
 
 def test_deferred_queued_then_sent_by_worker(app, smtpd_factory, make_smtp_sender):
@@ -104,7 +105,7 @@ def test_550_fails_at_once_without_retry(app, smtpd_factory, make_smtp_sender):
     Worker(app).run_once()
     message = _message(app, pk)
     assert message.status == "failed" and message.attempt_count == 1
-    assert message.next_attempt_at is None and "recipient" in message.diagnosis
+    assert message.next_attempt_at is None and "recipient" in describe(message.diagnosis)
 
 
 def test_retries_stop_at_maximum(app, smtpd_factory, make_smtp_sender):
@@ -138,7 +139,7 @@ def test_auth_failure_does_not_burn_the_queue(app, smtpd_factory, make_smtp_send
     assert states == ["failed", "queued", "queued", "queued", "queued"]
     waiting = _message(app, pks[1])
     assert waiting.attempt_count == 0 and waiting.next_attempt_at > utcnow()
-    assert "could not log in" in waiting.diagnosis
+    assert "could not log in" in describe(waiting.diagnosis)
 
 
 def test_unknown_is_never_resent(app, smtpd_factory, make_smtp_sender):

@@ -17,6 +17,7 @@ from portal.mail.compose import (
     check_header,
     flatten_message,
 )
+from portal.mail.diagnosis import describe
 from portal.outbox.models import Message
 from portal.senders.models import Sender
 from tests.conftest import HX, login
@@ -138,4 +139,5 @@ def test_stored_sender_name_cannot_inject_into_worker_mail(app, smtpd_factory,
     with app.app_context():
         stored = db.session.scalars(select(Message)).one()
         assert stored.status == "failed"
-        assert "could not be built" in stored.diagnosis and "display_name" in stored.diagnosis
+        shown = describe(stored.diagnosis)
+        assert "could not be built" in shown and "display_name" in shown

@@ -8,16 +8,15 @@ from email import policy
 import pytest
 
 from portal.mail.compose import (
-    TEST_MAIL_SUBJECT,
     HeaderInjectionError,
     InvalidAddressError,
     build_message,
-    build_test_mail,
     check_header,
     envelope_recipients,
     flatten_message,
     html_to_text,
 )
+from portal.mail.testmail import TEST_MAIL_SUBJECT, build_test_mail
 
 BASE = {
     "from_address": "ops#1&co@example.com",

@@ -5,6 +5,7 @@ from sqlalchemy import update
 
 from portal.dbtypes import utcnow
 from portal.extensions import db
+from portal.mail.diagnosis import describe
 from portal.outbox.actors import Actor
 from portal.outbox.models import Message
 from portal.outbox.service import Submission, submit
@@ -53,7 +54,7 @@ def test_one_refused_recipient_does_not_stop_the_others(app, smtpd_factory,
     assert _states(message) == {"good@corp.example": "accepted", "gone@corp.example": "refused"}
     refused = next(e for e in message.recipient_results if e["state"] == "refused")
     assert (refused["code"], refused["text"]) == (550, GONE[4:])  # verbatim
-    assert message.diagnosis.startswith("1 of 2 recipients accepted")
+    assert describe(message.diagnosis).startswith("1 of 2 recipients accepted")
 
 
 def test_deferred_recipient_is_retried_alone_with_the_same_bytes(app, smtpd_factory,
@@ -65,7 +66,7 @@ def test_deferred_recipient_is_retried_alone_with_the_same_bytes(app, smtpd_fact
     message, _ = _message(app, pk)
     assert message.status == "retrying" and message.next_attempt_at is not None
     assert _states(message) == {"good@corp.example": "accepted", "slow@corp.example": "pending"}
-    assert "will be retried" in message.diagnosis
+    assert "will be retried" in describe(message.diagnosis)
 
     server.replies = _Replies(None)  # the server takes it now
     _make_due(app)
@@ -90,8 +91,8 @@ def test_deferred_recipient_out_of_attempts_is_refused_with_final_wording(
     assert message.status == "partial" and len(attempts) == 2
     assert _states(message)["slow@corp.example"] == "refused"
     assert len(server.messages) == 1
-    assert "will be retried" not in message.diagnosis
-    assert "2 attempts" in message.diagnosis
+    assert "will be retried" not in describe(message.diagnosis)
+    assert "2 attempts" in describe(message.diagnosis)
 
 
 def test_all_recipients_deferred_then_nobody_lost(app, smtpd_factory, make_smtp_sender):
@@ -142,7 +143,7 @@ def test_detail_page_and_api_list_each_recipient(app, world, smtpd_factory, make
     listing = client.get("/records?result=partial").get_data(as_text=True)
     assert f"/messages/{pk}" in listing
     export = client.get("/records/export.csv?result=partial").get_data(as_text=True)
-    assert "partial" in export and "gone@corp.example (refused: 550" in export
+    assert "partly sent" in export and "gone@corp.example (refused: 550" in export
 
 
 def test_all_refused_fails_without_retry(app, smtpd_factory, make_smtp_sender):
@@ -158,7 +159,7 @@ def _statuses(app, pks):
     with app.app_context():
         rows = db.session.query(Message.id, Message.status, Message.diagnosis).filter(
             Message.id.in_(pks)).order_by(Message.id)
-        return [(status, diagnosis or "") for _, status, diagnosis in rows]
+        return [(status, describe(diagnosis)) for _, status, diagnosis in rows]
 
 
 def test_dropped_link_mid_batch_reconnects_without_pausing(app, smtpd_factory,
@@ -216,7 +217,7 @@ def test_refused_and_deferred_are_told_apart_while_retrying(app, smtpd_factory,
     Worker(app).run_once()
     message, _ = _message(app, pk)
     assert message.status == "retrying"
-    refused_part, _, deferred_part = message.diagnosis.partition("temporarily")
+    refused_part, _, deferred_part = describe(message.diagnosis).partition("temporarily")
     assert refused_part.startswith("1 of 3 recipients accepted.")
     assert "gone@corp.example (550)" in refused_part and "slow" not in refused_part
     assert "slow@corp.example (451)" in deferred_part

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.mail.diagnosis import describe
 from portal.outbox.models import Message
 from tests.conftest import HX, login
 from tests.sender_helpers import AUTH, sender_form
@@ -67,7 +68,7 @@ def test_failed_test_mail_recorded_with_diagnosis(app, root, smtpd_factory):
     with app.app_context():
         record = db.session.scalar(select(Message))
         assert record.status == "failed" and record.reply_code == 535
-        assert "authorization code" in record.diagnosis
+        assert "authorization code" in describe(record.diagnosis)
 
 
 def test_deferred_test_mail_is_final_and_not_promised_a_retry(app, root, smtpd_factory):
@@ -80,7 +81,7 @@ def test_deferred_test_mail_is_final_and_not_promised_a_retry(app, root, smtpd_f
     with app.app_context():
         record = db.session.scalar(select(Message))
         assert record.status == "failed" and record.next_attempt_at is None
-        assert "Gave up after 1 attempt" in record.diagnosis
+        assert "Gave up after 1 attempt" in describe(record.diagnosis)
 
 
 def test_untrusted_ca_then_success_with_pasted_pem(root, smtpd_factory):

@@ -254,7 +254,7 @@ def test_team_with_sender_cannot_be_deleted(client, world, make_team, make_sende
     make_sender("L", team_id=team)
     login(client, "root")
     body = client.post(f"/teams/{team}/delete", headers=HX).get_data(as_text=True)
-    assert "1 sender(s)" in body
+    assert "it still has 1 sender." in body
 
 
 def test_xss_in_sender_name_escaped(client, world, make_sender):

@@ -1,16 +1,16 @@
 """Flask-free delivery core: settings, message composition, SMTP sessions, diagnosis, presets.
 
-Nothing in this package imports Flask, SQLAlchemy or other portal packages, so the
-same code serves the web requests, the deferred-delivery worker, the CLI and the tests.
+Nothing in this package needs an app, a request or the database, so the same code
+serves the web requests, the deferred-delivery worker, the CLI and the tests. Texts people
+read are English msgids (``portal.i18n.marks.N_``) translated with Flask-Babel's
+``gettext`` where they are shown: outside a request that is English.
 """
 
 from portal.mail.compose import (
-    TEST_MAIL_SUBJECT,
     ComposeError,
     HeaderInjectionError,
     InvalidAddressError,
     build_message,
-    build_test_mail,
     check_header,
     envelope_recipients,
     flatten_message,
@@ -22,6 +22,7 @@ from portal.mail.presets import PRESETS, PRESETS_BY_KEY, Preset, get_preset
 from portal.mail.probe import ProbeReport, Step, probe
 from portal.mail.settings import ENCRYPTIONS, SmtpSettings
 from portal.mail.smtp import SendResult, SmtpSession, open_session
+from portal.mail.testmail import TEST_MAIL_SUBJECT, build_test_mail
 
 __all__ = [
     "ENCRYPTIONS",

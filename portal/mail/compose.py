@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import html as html_lib
 import io
 import re
 from collections.abc import Iterable
@@ -16,21 +15,34 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
+from portal.i18n.marks import N_
 from portal.mail.htmltext import html_to_text
-
-TEST_MAIL_SUBJECT = "Mail server configured successfully"
 
 # C0 controls (tab allowed), DEL, and the characters Python treats as line breaks.
 _FORBIDDEN = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 MAX_MSGID_DOMAIN = 200
+ONE_LINE = N_("%(field)s must be one line, without line breaks or control characters")
+NOT_AN_ADDRESS = N_("%(field)s: %(value)s is not a valid address")
 
 
 class ComposeError(ValueError):
-    """A value that cannot go into a mail; ``field`` names the offending input."""
+    """A value that cannot go into a mail; ``field`` names the offending input.
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+    ``message`` is an English msgid with named placeholders filled from ``params``:
+    ``str(error)`` reads English (logs, stored diagnoses), ``localized()`` the reader's
+    language."""
+
+    def __init__(self, field: str, message: str, /, **params) -> None:
+        super().__init__(message % params if params else message)
         self.field = field
+        self.message = message
+        self.params = params
+
+    def localized(self) -> str:
+        """The message in the current locale."""
+        from flask_babel import gettext
+
+        return gettext(self.message, **self.params)
 
 
 class HeaderInjectionError(ComposeError):
@@ -59,16 +71,15 @@ def check_header(field: str, value: str) -> str:
     (interpreters without the CVE-2024-6923 fix write decoded CR/LF out raw)."""
     value = value or ""
     if _FORBIDDEN.search(value):
-        raise HeaderInjectionError(
-            field, f"{field} must be one line, without line breaks or control characters")
+        raise HeaderInjectionError(field, ONE_LINE, field=field)
     try:
         hidden = _FORBIDDEN.search(decoded_header(value))
     except ValueError:
         hidden = True
     if hidden:
         raise HeaderInjectionError(
-            field, f"{field} must be one line: it contains an encoded word (=?…?=) that "
-                   "hides a line break or control character")
+            field, N_("%(field)s must be one line: it contains an encoded word (=?…?=) that "
+                      "hides a line break or control character"), field=field)
     return value
 
 
@@ -88,9 +99,9 @@ def _address(field: str, value: str, display_name: str = "") -> Address:
         address = Address(display_name=display_name, username=spec.local_part,
                           domain=spec.domain)
     except (ValueError, IndexError, HeaderParseError) as exc:
-        raise InvalidAddressError(field, f"{field}: {value!r} is not a valid address") from exc
+        raise InvalidAddressError(field, NOT_AN_ADDRESS, field=field, value=repr(value)) from exc
     if not address.username or not address.domain or "@" not in value:
-        raise InvalidAddressError(field, f"{field}: {value!r} is not a valid address")
+        raise InvalidAddressError(field, NOT_AN_ADDRESS, field=field, value=repr(value))
     return address
 
 
@@ -133,7 +144,7 @@ def build_message(
     recipients = {name: [_address(name, a) for a in values]
                   for name, values in (("to", to), ("cc", cc), ("bcc", bcc))}
     if not recipients["to"] and not recipients["cc"] and not recipients["bcc"]:
-        raise InvalidAddressError("to", "at least one recipient is required")
+        raise InvalidAddressError("to", N_("at least one recipient is required"))
     reply_address = _address("reply_to", reply_to) if reply_to else None
     msg = EmailMessage(policy=_policy_for(
         [sender, reply_address, *recipients["to"], *recipients["cc"]]))
@@ -166,8 +177,7 @@ def _check_carried(msg: EmailMessage) -> None:
     for name, value in msg.items():
         field = _FIELD_OF_HEADER.get(name.lower(), name)
         if _FORBIDDEN.search(str(value)):
-            raise HeaderInjectionError(
-                field, f"{field} must be one line, without line breaks or control characters")
+            raise HeaderInjectionError(field, ONE_LINE, field=field)
 
 
 def _policy_for(in_headers: list[Address | None]):
@@ -226,25 +236,5 @@ def _check_header_lines(data: bytes, written: list[str]) -> None:
         found.append(match.group(1).decode("ascii").lower() if match else "?")
     if sorted(found) != sorted(name.lower() for name in written):
         raise HeaderInjectionError(
-            "headers", "the message would carry header lines the portal did not write; "
-                       "a value must contain line breaks hidden in it")
-
-
-def build_test_mail(from_address: str, display_name: str, to: str | list[str]) -> EmailMessage:
-    """The "Send test mail" message; its subject avoids words that spam filters punish."""
-    recipients = [to] if isinstance(to, str) else list(to)
-    when = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
-    address = html_lib.escape(from_address)
-    body = (
-        "<p>Hello,</p>"
-        "<p>The mail server is configured successfully: this message was sent by the "
-        f"Mailbox Portal as <strong>{address}</strong> at {html_lib.escape(when)}.</p>"
-        "<p>No action is needed.</p>"
-    )
-    return build_message(
-        from_address=from_address,
-        display_name=display_name,
-        to=recipients,
-        subject=TEST_MAIL_SUBJECT,
-        html=body,
-    )
+            "headers", N_("the message would carry header lines the portal did not write; "
+                          "a value must contain line breaks hidden in it"))

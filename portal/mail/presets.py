@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from portal.i18n.marks import N_
+
 
 @dataclass(frozen=True)
 class Preset:
-    """One entry of the sender form's preset list."""
+    """One entry of the sender form's preset list. ``label`` and ``advice`` are English
+    msgids: translate them where they are shown."""
 
     key: str
     label: str
@@ -17,34 +20,36 @@ class Preset:
     advice: str
 
 
-_AUTH_CODE = (
-    "Use an authorization code generated in the mailbox settings, not the login password. "
-)
-_FROM_IS_LOGIN = "The sender address must equal the login user."
-
 PRESETS: tuple[Preset, ...] = (
-    Preset("qq", "QQ Mail", "smtp.qq.com", 465, "ssl",
-           "Enable SMTP in QQ Mail settings. " + _AUTH_CODE + _FROM_IS_LOGIN),
-    Preset("163", "163 Mail", "smtp.163.com", 465, "ssl",
-           "Enable SMTP in 163 Mail settings. " + _AUTH_CODE + _FROM_IS_LOGIN
-           + " Avoid subjects that look like tests: 163 rejects them as spam."),
-    Preset("exmail", "Tencent Exmail", "smtp.exmail.qq.com", 465, "ssl",
-           "Use the full address as username. If secure login is on, use an "
-           "authorization code instead of the password. " + _FROM_IS_LOGIN),
-    Preset("outlook", "Outlook / Microsoft 365", "smtp.office365.com", 587, "starttls",
-           "SMTP AUTH must be enabled for the mailbox by the Microsoft 365 admin. With "
-           "multi-factor sign-in, use an app password. " + _FROM_IS_LOGIN),
-    Preset("gmail", "Gmail", "smtp.gmail.com", 587, "starttls",
-           "Needs 2-step verification and an app password; the normal password is "
-           "refused."),
-    Preset("sina", "Sina Mail", "smtp.sina.com", 465, "ssl",
-           "Enable SMTP in Sina Mail settings. " + _AUTH_CODE + _FROM_IS_LOGIN),
-    Preset("exchange", "Exchange on the intranet", "", 25, "none",
-           "Enter your Exchange server's host name. Inside the intranet it usually runs "
-           "without encryption on port 25; if it uses STARTTLS with a certificate from a "
-           "private CA, choose STARTTLS and paste that CA certificate."),
-    Preset("custom", "Custom", "", 25, "starttls",
-           "Enter the host, port and encryption your mail administrator gave you."),
+    Preset("qq", N_("QQ Mail"), "smtp.qq.com", 465, "ssl",
+           N_("Enable SMTP in QQ Mail settings. Use an authorization code generated in the "
+              "mailbox settings, not the login password. The sender address must equal the "
+              "login user.")),
+    Preset("163", N_("163 Mail"), "smtp.163.com", 465, "ssl",
+           N_("Enable SMTP in 163 Mail settings. Use an authorization code generated in the "
+              "mailbox settings, not the login password. The sender address must equal the "
+              "login user. Avoid subjects that look like tests: 163 rejects them as spam.")),
+    Preset("exmail", N_("Tencent Exmail"), "smtp.exmail.qq.com", 465, "ssl",
+           N_("Use the full address as username. If secure login is on, use an "
+              "authorization code instead of the password. The sender address must equal "
+              "the login user.")),
+    Preset("outlook", N_("Outlook / Microsoft 365"), "smtp.office365.com", 587, "starttls",
+           N_("SMTP AUTH must be enabled for the mailbox by the Microsoft 365 admin. With "
+              "multi-factor sign-in, use an app password. The sender address must equal the "
+              "login user.")),
+    Preset("gmail", N_("Gmail"), "smtp.gmail.com", 587, "starttls",
+           N_("Needs 2-step verification and an app password; the normal password is "
+              "refused.")),
+    Preset("sina", N_("Sina Mail"), "smtp.sina.com", 465, "ssl",
+           N_("Enable SMTP in Sina Mail settings. Use an authorization code generated in the "
+              "mailbox settings, not the login password. The sender address must equal the "
+              "login user.")),
+    Preset("exchange", N_("Exchange on the intranet"), "", 25, "none",
+           N_("Enter your Exchange server's host name. Inside the intranet it usually runs "
+              "without encryption on port 25; if it uses STARTTLS with a certificate from a "
+              "private CA, choose STARTTLS and paste that CA certificate.")),
+    Preset("custom", N_("Custom"), "", 25, "starttls",
+           N_("Enter the host, port and encryption your mail administrator gave you.")),
 )
 
 PRESETS_BY_KEY: dict[str, Preset] = {preset.key: preset for preset in PRESETS}

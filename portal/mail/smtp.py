@@ -13,6 +13,7 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from portal.mail.diagnosis_texts import NO_AUTH, NOT_ENCRYPTED
 from portal.mail.errors import (
     PERMANENT,
     DeliveryError,
@@ -177,11 +178,10 @@ class SmtpSession(Transaction):
         smtp = self._smtp
         if self.settings.encryption == "none" and not self.settings.allow_plain_auth:
             raise self._failed(DeliveryError(
-                "auth", "plain_auth_refused", "the connection is not encrypted, so the "
-                "password was not sent", kind=PERMANENT))
+                "auth", "plain_auth_refused", NOT_ENCRYPTED, kind=PERMANENT))
         if not smtp.has_extn("auth"):
             raise self._failed(DeliveryError(
-                "auth", "auth_unsupported", "the server offers no AUTH on this connection"))
+                "auth", "auth_unsupported", NO_AUTH))
         mechanism = choose_mechanism(smtp)
         if mechanism is None:
             offered = smtp.esmtp_features.get("auth", "").strip()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 from portal.mail.compose import flatten_message
+from portal.mail.diagnosis_texts import SESSION_CLOSED
 from portal.mail.errors import (
     PERMANENT,
     TRANSIENT,
@@ -64,7 +65,7 @@ class Transaction:
         if not recipients:
             raise ValueError("at least one recipient is required")
         if not self.is_open:
-            raise DeliveryError("mail_from", "protocol", "the session is closed", kind=TRANSIENT)
+            raise DeliveryError("mail_from", "protocol", SESSION_CLOSED, kind=TRANSIENT)
 
     def _missing(self, extension: str, why: str) -> DeliveryError:
         return self._failed(DeliveryError(

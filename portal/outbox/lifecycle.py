@@ -26,7 +26,7 @@ from sqlalchemy import and_, bindparam, insert, or_, select, update
 
 from portal.dbtypes import utcnow
 from portal.extensions import db
-from portal.mail import DeliveryError
+from portal.mail import DeliveryError, diagnosis
 from portal.outbox import recipients as rcpt
 from portal.outbox.groupcommit import GroupCommit
 from portal.outbox.models import Attempt, Message
@@ -196,9 +196,6 @@ def fail_claimed(pks: list[int], claim_id: str, error: DeliveryError) -> None:
     db.session.commit()
 
 
-_PAUSE_WHAT = {"tls": "set up a secure connection", "auth": "log in"}
-
-
 def pause(claim_id: str, pks: list[int], error: DeliveryError) -> None:
     """A sender that cannot connect, set up TLS or log in: the rest of its claim waits
     ``SENDER_PAUSE_SECONDS`` without using up attempts."""
@@ -208,8 +205,7 @@ def pause(claim_id: str, pks: list[int], error: DeliveryError) -> None:
     _execute(update(Message).where(Message.id.in_(pks), Message.claimed_by == claim_id,
                                    Message.status.in_(DUE))
              .values(claimed_by=None, lease_until=None, next_attempt_at=_lease(pause_for),
-                     diagnosis=f"Waiting: the sender could not "
-                               f"{_PAUSE_WHAT.get(error.step, 'connect')} ({error}).")
+                     diagnosis=diagnosis.store([diagnosis.paused_part(error)]))
              .execution_options(synchronize_session=False))
     db.session.commit()
 

@@ -13,8 +13,7 @@ from datetime import timedelta
 from flask import current_app
 
 from portal.dbtypes import utcnow
-from portal.mail import DeliveryError
-from portal.mail.diagnosis import diagnose, diagnose_in_doubt
+from portal.mail import DeliveryError, diagnosis
 from portal.mail.errors import refused_error
 from portal.outbox import recipients as rcpt
 
@@ -44,12 +43,9 @@ def retry_delay(attempt: int) -> timedelta:
     return timedelta(seconds=delay * random.uniform(0.75, 1.25))
 
 
-def _text(found) -> str:
-    return f"{found.cause} {found.advice}"
-
-
 def _describe(status: str, results: list, error: DeliveryError | None, attempts: int):
-    """The stored diagnosis: final wording for final states, none for sent mail.
+    """The stored diagnosis (JSON parts, see ``portal.mail.diagnosis``): final wording
+    for final states, none for sent mail.
 
     Per recipient when the server judged recipients one by one: how many it accepted,
     why it refused the others for good, and which ones are deferred to a later attempt.
@@ -57,23 +53,24 @@ def _describe(status: str, results: list, error: DeliveryError | None, attempts:
     if status == "sent":
         return None
     if status == "unknown":
-        return _text(diagnose_in_doubt(error.step if error else None))
+        return diagnosis.store([diagnosis.in_doubt_part(error.step if error else None)])
     final = status != "retrying"
     counts = rcpt.tally(results)
     if error is not None and not error.recipients and not counts[rcpt.ACCEPTED]:
-        return _text(diagnose(error, final=final, attempts=attempts))
+        return diagnosis.store([diagnosis.error_part(error, final=final, attempts=attempts)])
     refused = rcpt.refusals(results)
     deferred = {address: reply for address, reply
                 in rcpt.refusals(results, final_only=False).items() if address not in refused}
-    parts = [f"{counts[rcpt.ACCEPTED]} of {len(results)} recipients accepted."
-             if counts[rcpt.ACCEPTED] else ""]
+    parts = [diagnosis.accepted_part(counts[rcpt.ACCEPTED], len(results))
+             if counts[rcpt.ACCEPTED] else {}]
     if refused:
-        parts.append(_text(diagnose(refused_error(refused), final=True, attempts=attempts)))
+        parts.append(diagnosis.error_part(refused_error(refused), final=True,
+                                          attempts=attempts))
     if deferred:
-        parts.append(_text(diagnose(refused_error(deferred), attempts=attempts)))
+        parts.append(diagnosis.error_part(refused_error(deferred), attempts=attempts))
     elif error is not None and not refused:
-        parts.append(_text(diagnose(error, final=final, attempts=attempts)))
-    return " ".join(part for part in parts if part) or None
+        parts.append(diagnosis.error_part(error, final=final, attempts=attempts))
+    return diagnosis.store(parts)
 
 
 def _attempt_outcome(result, error: DeliveryError | None) -> str:

@@ -12,6 +12,7 @@ import ipaddress
 import re
 
 from flask import current_app
+from flask_babel import gettext as _
 
 _SPLIT = re.compile(r"[\s,;]+")
 
@@ -57,5 +58,6 @@ def refusal(actor, host: str, port) -> str | None:
         return None  # the port field reports its own error
     if any(_matches(entry, host, port) for entry in allowed):
         return None
-    return ("Team admins may only use the mail servers the system administrator allows: "
-            f"{', '.join(allowed)}. Ask a system administrator to add this one.")
+    return _("Team admins may only use the mail servers the system administrator allows: "
+             "%(servers)s. Ask a system administrator to add this one.",
+             servers=", ".join(allowed))

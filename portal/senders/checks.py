@@ -14,40 +14,42 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from portal.dbtypes import utcnow
+from portal.i18n.marks import N_
 from portal.senders.models import Sender
 from portal.senders.service import EDITABLE
 
 # Short words for the list ("Failed: login refused"); the panel gives the full diagnosis.
 REASON_LABELS = {
-    "cert_untrusted": "certificate not trusted",
-    "tls_mismatch": "port and encryption do not match",
-    "starttls_unsupported": "STARTTLS not offered",
-    "tls_required": "encryption required",
-    "unreachable": "server unreachable",
-    "auth_required": "login required",
-    "auth_failed": "login refused",
-    "auth_unsupported": "login not possible",
-    "basic_auth_disabled": "password login disabled",
-    "send_as_denied": "may not send as this address",
-    "from_must_match_login": "address must equal the login",
-    "sender_rejected": "sender address refused",
-    "envelope_mismatch": "sender addresses differ",
-    "relay_denied": "relaying refused",
-    "client_rejected": "portal's host refused",
-    "recipient_rejected": "test recipient refused",
-    "content_rejected": "content refused",
-    "spam_suspected": "judged as spam",
-    "message_too_large": "message too large",
-    "too_many_recipients": "too many recipients",
-    "daily_quota": "daily quota used up",
-    "rate_quota": "sending quota used up",
-    "too_many_connections": "too many connections",
-    "temporary": "temporary refusal",
-    "not_smtp": "not a mail server",
-    "plain_auth_refused": "login without encryption not allowed",
+    "cert_untrusted": N_("certificate not trusted"),
+    "tls_mismatch": N_("port and encryption do not match"),
+    "starttls_unsupported": N_("STARTTLS not offered"),
+    "tls_required": N_("encryption required"),
+    "unreachable": N_("server unreachable"),
+    "auth_required": N_("login required"),
+    "auth_failed": N_("login refused"),
+    "auth_unsupported": N_("login not possible"),
+    "basic_auth_disabled": N_("password login disabled"),
+    "send_as_denied": N_("may not send as this address"),
+    "from_must_match_login": N_("address must equal the login"),
+    "sender_rejected": N_("sender address refused"),
+    "envelope_mismatch": N_("sender addresses differ"),
+    "relay_denied": N_("relaying refused"),
+    "client_rejected": N_("portal's host refused"),
+    "recipient_rejected": N_("test recipient refused"),
+    "content_rejected": N_("content refused"),
+    "spam_suspected": N_("judged as spam"),
+    "message_too_large": N_("message too large"),
+    "too_many_recipients": N_("too many recipients"),
+    "daily_quota": N_("daily quota used up"),
+    "rate_quota": N_("sending quota used up"),
+    "too_many_connections": N_("too many connections"),
+    "temporary": N_("temporary refusal"),
+    "not_smtp": N_("not a mail server"),
+    "plain_auth_refused": N_("login without encryption not allowed"),
 }
 _SALT = "sender-check"
 _CONNECTION = ("host", "port", "encryption", "address", "username", "ca_cert",
@@ -68,12 +70,12 @@ class Outcome:
         """A failure in a few words, e.g. "login refused" ("" when the check passed)."""
         if self.ok:
             return ""
-        return REASON_LABELS.get(self.reason or "", "the check did not pass")
+        return _(REASON_LABELS.get(self.reason or "", N_("the check did not pass")))
 
     @property
     def summary(self) -> str:
         """ "OK" or "Failed: login refused"."""
-        return "OK" if self.ok else f"Failed: {self.reason_label}"
+        return _("OK") if self.ok else _("Failed: %(reason)s", reason=self.reason_label)
 
 
 def from_report(report) -> Outcome:

@@ -20,7 +20,7 @@ def add_sender(actor, options: dict):
     if not form.validate():
         field, errors = next(iter(form.errors.items()))
         label = form[field].label.text if field in form else field
-        raise ServiceError(labelled(label, errors), field)
+        raise ServiceError(labelled(str(label), [str(error) for error in errors]), field)
     sender = service.save_sender(actor, None, form.values())
     if make_default:
         service.set_default(actor, sender.team_id, sender.id)

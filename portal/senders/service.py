@@ -1,5 +1,7 @@
 """Sender rules: who manages which sender, saving, deleting and the defaults."""
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal.crypto import decrypt, encrypt
@@ -14,8 +16,9 @@ from portal.teams.service import administered_teams
 EDITABLE = ("name", "team_id", "host", "port", "encryption", "address", "username",
             "display_name", "mode", "enabled", "ca_cert", "rate_per_minute", "max_connections",
             "allow_plain_auth")
-MOVED_AWAY_MESSAGE = ("Enter the password again: the stored one is only sent to the server, "
-                      "port, encryption, username and CA certificate it was saved with.")
+MOVED_AWAY_MESSAGE = _l("Enter the password again: the stored one is only sent to the "
+                        "server, port, encryption, username and CA certificate it was saved "
+                        "with.")
 
 
 class NotConfigured(Exception):
@@ -42,12 +45,12 @@ def usable_senders(user) -> list[Sender]:
 def save_sender(actor, sender: Sender | None, values: dict) -> Sender:
     """Create (sender None) or update. A blank password keeps the stored one."""
     if not actor.can_admin_team(values.get("team_id")):
-        raise ServiceError("You cannot manage senders of that scope.", "team_id")
+        raise ServiceError(_("You cannot manage senders of that scope."), "team_id")
     refused = allowlist.refusal(actor, values.get("host"), values.get("port"))
     if refused:
         raise ServiceError(refused, "host")
     if not values.get("password") and moved_away(values, sender):
-        raise ServiceError(MOVED_AWAY_MESSAGE, "password")
+        raise ServiceError(str(MOVED_AWAY_MESSAGE), "password")
     if sender is None:
         sender = Sender()
         db.session.add(sender)
@@ -67,7 +70,7 @@ def save_sender(actor, sender: Sender | None, values: dict) -> Sender:
 def delete_sender(actor, sender: Sender) -> None:
     """Records keep their copy of the sender's name and address; a default leaves its scope."""
     if not actor.can_admin_team(sender.team_id):
-        raise ServiceError("You cannot manage this sender.")
+        raise ServiceError(_("You cannot manage this sender."))
     db.session.delete(sender)
     db.session.flush()
 
@@ -81,14 +84,14 @@ def current_default(team_id: int | None) -> Sender | None:
 def set_default(actor, team_id: int | None, sender_id: int | None) -> Sender | None:
     """Make ``sender_id`` the default of a scope (None clears it)."""
     if not actor.can_admin_team(team_id):
-        raise PermissionError("You cannot choose the default sender of that scope.")
+        raise PermissionError(_("You cannot choose the default sender of that scope."))
     sender = None
     if sender_id is not None:
         sender = db.session.get(Sender, sender_id)
         if sender is None or sender.team_id != team_id:
-            raise ServiceError("Choose a sender of this scope.", "sender_id")
+            raise ServiceError(_("Choose a sender of this scope."), "sender_id")
         if not sender.enabled:
-            raise ServiceError("A disabled sender cannot be the default. Enable it first.",
+            raise ServiceError(_("A disabled sender cannot be the default. Enable it first."),
                                "sender_id")
     previous = current_default(team_id)
     if previous is not None and previous is not sender:
@@ -109,8 +112,8 @@ def resolve_default(team_id: int | None) -> tuple[Sender, str]:
     sender = current_default(None)
     if sender is not None:
         return sender, "system default"
-    raise NotConfigured("No default sender is configured for this team or the system. "
-                        "An administrator must choose one on the Senders page.")
+    raise NotConfigured(_("No default sender is configured for this team or the system. "
+                          "An administrator must choose one on the Senders page."))
 
 
 def default_scopes(user) -> list[tuple[Team | None, Sender | None, list[Sender]]]:

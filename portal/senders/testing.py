@@ -2,15 +2,26 @@
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 from portal.dbtypes import utcnow
 from portal.extensions import db
-from portal.mail import Diagnosis, ProbeReport, build_test_mail, diagnose, probe
+from portal.i18n.formatting import when
+from portal.mail import (
+    ComposeError,
+    Diagnosis,
+    InvalidAddressError,
+    ProbeReport,
+    build_test_mail,
+    diagnose,
+    probe,
+)
 from portal.outbox import lifecycle
 from portal.outbox.records import new_message
 from portal.senders.models import Sender
 from portal.senders.service import smtp_settings
 
-TEST_MAIL_TEMPLATE = "Test mail"
+TEST_MAIL_TEMPLATE = "Test mail"  # stored in the record: not translated
 
 
 @dataclass
@@ -43,7 +54,8 @@ def send_test_mail(values: dict, stored: Sender | None, timeout: float, *,
     """
     recipient = values["test_recipient"]
     settings = smtp_settings(values, stored, timeout)
-    msg = build_test_mail(values["address"], values["display_name"], recipient)
+    msg = build_test_mail(values["address"], values["display_name"], recipient,
+                          sent_at=when(utcnow()))
     message = new_message(
         msg=msg, sender_id=stored.id if stored is not None else None,
         sender_name=values.get("name") or values["display_name"],
@@ -61,5 +73,13 @@ def send_test_mail(values: dict, stored: Sender | None, timeout: float, *,
 
 
 def _diagnosis(report: ProbeReport) -> Diagnosis | None:
-    """The panel's diagnosis; nothing retries a check, so no "will be retried"."""
+    """The panel's diagnosis in the reader's language; nothing retries a check, so no
+    "will be retried"."""
     return diagnose(report.error, retrying=False) if report.error is not None else None
+
+
+def compose_problem(error: ComposeError) -> str:
+    """What the mail core refused, in the reader's language; the panel adds the label."""
+    if isinstance(error, InvalidAddressError) and "value" in error.params:
+        return _("%(value)s is not a valid address", value=error.params["value"])
+    return error.localized()

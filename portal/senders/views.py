@@ -1,6 +1,7 @@
 """Sender pages: the mailbox page (defaults + list), add/edit, delete, tests, presets."""
 
 from flask import Blueprint, abort, current_app, flash, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.access import admin_required, get_or_404
@@ -104,7 +105,7 @@ def _save(form: SenderForm, sender):
         db.session.rollback()
         getattr(form, error.field or "name").errors.append(error.message)
         return _form_page(form, sender, status=422)
-    flash(f"Sender “{saved.name}” saved.", "success")
+    flash(_("Sender “%(name)s” saved.", name=saved.name), "success")
     return redirect(url_for("senders.index"))
 
 
@@ -131,7 +132,8 @@ def delete(sender_id: int):
     name = sender.name
     service.delete_sender(current_user, sender)
     db.session.commit()
-    flash(f"Sender “{name}” deleted. Sending records keep its name and address.", "success")
+    flash(_("Sender “%(name)s” deleted. Sending records keep its name and address.",
+            name=name), "success")
     return redirect(url_for("senders.index"))
 
 
@@ -144,12 +146,12 @@ def set_default():
         abort(400)
     raw = request.form.get("sender_id", "")
     if raw and parse_id(raw) is None:
-        flash("Choose a sender from the list.", "error")
+        flash(_("Choose a sender from the list."), "error")
         return _mailbox(status=422)
     try:
         service.set_default(current_user, team_id, parse_id(raw))
         db.session.commit()
-        flash("Default sender saved." if raw else "Default sender cleared.", "success")
+        flash(_("Default sender saved.") if raw else _("Default sender cleared."), "success")
     except PermissionError:
         abort(403)
     except ServiceError as error:
@@ -173,7 +175,7 @@ def check():
     if refused and "host" not in problems:
         problems["host"] = [refused]
     if not problems and not form.password.data and service.moved_away(form.values(), stored):
-        problems["password"] = [service.MOVED_AWAY_MESSAGE]
+        problems["password"] = [str(service.MOVED_AWAY_MESSAGE)]
     if problems:
         return render("senders/_check_result.html", status=422, problems=problems, form=form)
     values, timeout = form.values(), current_app.config["SMTP_TIMEOUT"]
@@ -189,9 +191,8 @@ def check():
                       problems={"password": [str(error)]})
     except ComposeError as error:  # the mail core refused a value the form accepted
         field = COMPOSE_FIELDS.get(error.field, "display_name")
-        message = str(error).removeprefix(f"{error.field}: ")  # the panel adds the label
         return render("senders/_check_result.html", status=422, form=form,
-                      problems={field: [message]})
+                      problems={field: [testing.compose_problem(error)]})
     return _check_answer(result, values, stored, form)
 
 
@@ -233,7 +234,7 @@ def _test_recipient_problems(form: SenderForm, action: str) -> dict:
     if form.test_recipient.errors:
         return {"test_recipient": list(form.test_recipient.errors)}
     if action == "mail" and not form.test_recipient.data:
-        return {"test_recipient": ["Enter a test recipient to send the test mail to."]}
+        return {"test_recipient": [_("Enter a test recipient to send the test mail to.")]}
     return {}
 
 
