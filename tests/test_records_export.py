@@ -1,5 +1,6 @@
 """The records export at size: streamed in bounded chunks, byte for byte the same content
-as formatting each message field by field, and never more than the user may see."""
+as formatting each message field by field (the CSV with a byte-order mark, words in the
+reader's language, times local and UTC), and never more than the user may see."""
 
 import csv
 import io
@@ -10,8 +11,11 @@ import pytest
 from sqlalchemy import insert, select
 
 from portal.extensions import db
+from portal.i18n.labels import status_label
+from portal.mail.diagnosis import describe
 from portal.outbox.models import STATUSES, Message
 from portal.records import service
+from portal.records.export_texts import BOM
 from portal.records.filters import Filters
 from tests.conftest import login
 
@@ -71,51 +75,72 @@ def _insert(app, rows: list[dict]) -> None:
         db.session.commit()
 
 
-# The export as it used to be written: one message object at a time, field by field.
+def _local(value) -> str:
+    """A stored time as the local-time columns write it (the tests' zone is UTC)."""
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def _not_accepted(m) -> str:
+    return "; ".join(f"{e['address']} ({e['state']}: {e['code'] or ''} {e['text'] or ''})"
+                     .replace(": )", ")").replace("  ", " ")
+                     for e in m.recipient_results or () if e["state"] != "accepted")
+
+
+# The export written the plain way: one message object at a time, field by field.
+# (CSV header, status, JSON key, value.)
 REFERENCE_COLUMNS = [
-    ("id", lambda m: m.id),
-    ("created_at", lambda m: m.created_at.isoformat() if m.created_at else ""),
-    ("sent_at", lambda m: m.sent_at.isoformat() if m.sent_at else ""),
-    ("status", lambda m: m.status),
-    ("reply_code", lambda m: m.reply_code or ""),
-    ("reply_text", lambda m: m.reply_text or ""),
-    ("sender_name", lambda m: m.sender_name),
-    ("sender_address", lambda m: m.sender_address),
-    ("to", lambda m: ", ".join(m.to_addrs or [])),
-    ("cc", lambda m: ", ".join(m.cc_addrs or [])),
-    ("bcc", lambda m: ", ".join(m.bcc_addrs or [])),
-    ("subject", lambda m: m.subject),
-    ("template", lambda m: m.template_name or ""),
-    ("resource", lambda m: m.resource or ""),
-    ("client_ip", lambda m: m.client_ip or ""),
-    ("triggered_by", lambda m: m.triggered_by or ""),
-    ("attempts", lambda m: m.attempt_count),
-    ("message_id", lambda m: m.message_id or ""),
-    ("diagnosis", lambda m: m.diagnosis or ""),
-    ("not_accepted", lambda m: "; ".join(
-        f"{e['address']} ({e['state']}: {e['code'] or ''} {e['text'] or ''})"
-        .replace(": )", ")").replace("  ", " ")
-        for e in m.recipient_results or () if e["state"] != "accepted")),
+    ("ID", None, "id", lambda m: m.id),
+    ("Send time (UTC)", None, "created_local", lambda m: _local(m.created_at)),
+    ("Send time (UTC, ISO 8601)", None, "created_at",
+     lambda m: m.created_at.isoformat() if m.created_at else ""),
+    ("Delivered (UTC)", None, "sent_local", lambda m: _local(m.sent_at)),
+    ("Delivered (UTC, ISO 8601)", None, "sent_at",
+     lambda m: m.sent_at.isoformat() if m.sent_at else ""),
+    ("Send result", "label", "status", lambda m: m.status),
+    ("Reply code", None, "reply_code", lambda m: m.reply_code or ""),
+    ("Server's reply", None, "reply_text", lambda m: m.reply_text or ""),
+    ("Sender", None, "sender_name", lambda m: m.sender_name),
+    ("Sender address", None, "sender_address", lambda m: m.sender_address),
+    ("To", None, "to", lambda m: ", ".join(m.to_addrs or [])),
+    ("Cc", None, "cc", lambda m: ", ".join(m.cc_addrs or [])),
+    ("Bcc", None, "bcc", lambda m: ", ".join(m.bcc_addrs or [])),
+    ("Subject", None, "subject", lambda m: m.subject),
+    ("Template", None, "template", lambda m: m.template_name or ""),
+    ("About", None, "resource", lambda m: m.resource or ""),
+    ("IP address", None, "client_ip", lambda m: m.client_ip or ""),
+    ("Triggered by", None, "triggered_by", lambda m: m.triggered_by or ""),
+    ("Attempts", None, "attempts", lambda m: m.attempt_count),
+    ("Message-ID", None, "message_id", lambda m: m.message_id or ""),
+    ("Diagnosis", None, "diagnosis", lambda m: describe(m.diagnosis) or ""),
+    ("Not accepted", None, "not_accepted", _not_accepted),
 ]
+JSON_ORDER = ["id", "created_at", "sent_at", "status", "reply_code", "reply_text",
+              "sender_name", "sender_address", "to", "cc", "bcc", "subject", "template",
+              "resource", "client_ip", "triggered_by", "attempts", "message_id", "diagnosis",
+              "not_accepted", "created_local", "sent_local"]
 
 
 def _reference(app) -> tuple[str, str]:
-    """CSV and JSONL of every message, newest first, written the old way."""
+    """CSV and JSONL of every message, newest first, written the plain way."""
     def safe(value):
         starts = ("=", "+", "-", "@", "\t", "\r")
         return "'" + value if isinstance(value, str) and value.startswith(starts) else value
 
-    with app.app_context():
+    with app.test_request_context():
         messages = db.session.scalars(
             select(Message).order_by(Message.created_at.desc(), Message.id.desc())).all()
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow([name for name, _ in REFERENCE_COLUMNS])
+        writer.writerow([header for header, *_ in REFERENCE_COLUMNS])
         for m in messages:
-            writer.writerow([safe(get(m)) for _, get in REFERENCE_COLUMNS])
-        lines = "".join(json.dumps({name: get(m) for name, get in REFERENCE_COLUMNS},
-                                   ensure_ascii=False) + "\n" for m in messages)
-        return buffer.getvalue(), lines
+            writer.writerow([safe(status_label(get(m)) if kind else get(m))
+                             for _, kind, _, get in REFERENCE_COLUMNS])
+        lines = ""
+        for m in messages:
+            values = {key: get(m) for _, _, key, get in REFERENCE_COLUMNS}
+            values = {key: values[key] for key in JSON_ORDER} | {"timezone": "UTC"}
+            lines += json.dumps(values, ensure_ascii=False) + "\n"
+        return BOM + buffer.getvalue(), lines
 
 
 @pytest.fixture
@@ -174,8 +199,11 @@ def test_one_message_exactly(app, root):
                        recipient_results=[{"address": "b@example.org", "state": "refused",
                                            "code": 550, "text": "no"}])])
     body = root.get("/records/export.csv").get_data(as_text=True)
+    assert body.startswith(
+        "\ufeffID,Send time (UTC),\"Send time (UTC, ISO 8601)\",Delivered (UTC),")
     assert body.splitlines()[1] == (
-        "1,2026-03-10T12:00:00+00:00,2026-03-10T12:00:01.000005+00:00,partial,250,2.0.0 Ok,"
+        "1,2026-03-10 12:00:00,2026-03-10T12:00:00+00:00,2026-03-10 12:00:01,"
+        "2026-03-10T12:00:01.000005+00:00,partly sent,250,2.0.0 Ok,"
         "Relay,relay0@example.com,\"a@example.org, b@example.org\",,c@example.org,'=SUM(A1),,"
         "/r/1,10.0.0.1,ETL,1,<1@x>,,b@example.org (refused: 550 no)")
     line = root.get("/records/export.jsonl").get_data(as_text=True)
@@ -186,7 +214,9 @@ def test_one_message_exactly(app, root):
         '"relay0@example.com", "to": "a@example.org, b@example.org", "cc": "", '
         '"bcc": "c@example.org", "subject": "=SUM(A1)", "template": "", "resource": "/r/1", '
         '"client_ip": "10.0.0.1", "triggered_by": "ETL", "attempts": 1, "message_id": '
-        '"<1@x>", "diagnosis": "", "not_accepted": "b@example.org (refused: 550 no)"}\n')
+        '"<1@x>", "diagnosis": "", "not_accepted": "b@example.org (refused: 550 no)", '
+        '"created_local": "2026-03-10 12:00:00", "sent_local": "2026-03-10 12:00:01", '
+        '"timezone": "UTC"}\n')
 
 
 def test_streamed_in_bounded_chunks_of_whole_lines(app, root, monkeypatch):
@@ -195,7 +225,7 @@ def test_streamed_in_bounded_chunks_of_whole_lines(app, root, monkeypatch):
                   for i in range(ROWS)])
     chunks = _chunks(root, "/records/export.csv")
     assert len(chunks) == 1 + 5  # the header, then one chunk per batch of 1000 rows
-    assert chunks[0].startswith("id,created_at,") and chunks[0].count("\n") == 1
+    assert chunks[0].startswith("\ufeffID,Send time (UTC),") and chunks[0].count("\n") == 1
     for chunk in chunks[1:]:
         assert chunk.endswith("\r\n")
         assert len(list(csv.reader(io.StringIO(chunk)))) <= 1000
@@ -229,8 +259,8 @@ def test_other_teams_rows_never_appear(app, client, world, monkeypatch):
                           ("blue_admin", lambda pk: team_of[pk] == blue)):
         login(client, user)
         expected = {pk for pk in team_of if allowed(pk)}
-        exported = [int(r["id"]) for r in csv.DictReader(io.StringIO(
-            "".join(_chunks(client, "/records/export.csv"))))]
+        exported = [int(r["ID"]) for r in csv.DictReader(io.StringIO(
+            "".join(_chunks(client, "/records/export.csv")).removeprefix(BOM)))]
         assert len(exported) == len(set(exported)) and set(exported) == expected, user
         lines = "".join(_chunks(client, "/records/export.jsonl")).splitlines()
         assert {json.loads(line)["id"] for line in lines} == expected, user

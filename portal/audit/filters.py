@@ -1,11 +1,12 @@
 """Parsing the audit filters from the query string, applying them, and keyset paging.
 
 Mirrors the records page: the same ``from_args`` / ``as_args`` / ``apply`` shape,
-inclusive UTC dates and newest-first keyset paging (``portal.listing``).
+inclusive dates in the reader's zone and newest-first keyset paging (``portal.listing``).
 """
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import func
 
 from portal.audit.models import OBJECT_TYPES, AuditEntry
@@ -26,7 +27,7 @@ class AuditFilters(DateRangeFilters):
         if object_type in OBJECT_TYPES:
             found.object_type = object_type
         elif object_type:
-            errors["object_type"] = "Choose a kind of object from the list."
+            errors["object_type"] = _("Choose a kind of object from the list.")
         found.actor = args.get("actor", "").strip()[:MAX_TEXT]
         found.q = args.get("q", "").strip()[:MAX_TEXT]
         found.parse_dates(args, errors)

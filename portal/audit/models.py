@@ -8,19 +8,29 @@ deleted. Secret values are never stored, only that they were set or changed.
 
 from datetime import datetime
 
+from flask_babel import gettext
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.dbtypes import UTCDateTime, utcnow
 from portal.extensions import db
+from portal.i18n.marks import N_
 
 OBJECT_TYPES = {
-    "sender": "Sender",
-    "template": "Template",
-    "user": "User",
-    "membership": "Team membership",
-    "team": "Team",
-    "token": "API token",
+    "sender": N_("Sender"),
+    "template": N_("Template"),
+    "user": N_("User"),
+    "membership": N_("Team membership"),
+    "team": N_("Team"),
+    "token": N_("API token"),
+}
+# The stored actions (English verbs, kept as they are) as people read them.
+ACTIONS = {
+    "create": N_("create"), "update": N_("update"), "delete": N_("delete"),
+    "member added": N_("member added"), "member removed": N_("member removed"),
+    "role changed": N_("role changed"), "default set": N_("default set"),
+    "default cleared": N_("default cleared"), "password changed": N_("password changed"),
+    "revoke": N_("revoke"), "rename": N_("rename"),
 }
 
 # Change keys whose values are secrets: only "set", "changed" or "removed" is shown.
@@ -29,9 +39,30 @@ SECRET_KEYS = ("password", "token secret")
 REMOVALS = ("delete", "member removed")
 # Stands in for a secret's value in ``changes``; the value itself is never stored.
 HIDDEN = "(hidden)"
-FIELD_LABELS = {"default": "default sender", "is_system_admin": "system administrator",
-                "revoked_at": "revoked", "ca_cert": "CA certificate",
-                "html_body": "HTML body", "text_body": "text body"}
+# What a change's key is shown as; other keys show with spaces for underscores.
+FIELD_LABELS = {
+    "default": N_("default sender"), "is_system_admin": N_("system administrator"),
+    "revoked_at": N_("revoked at"), "ca_cert": N_("CA certificate"),
+    "html_body": N_("HTML body"), "text_body": N_("text body"), "name": N_("name"),
+    "host": N_("mail server"), "port": N_("port"), "encryption": N_("encryption"),
+    "address": N_("sender address"), "username": N_("username"), "password": N_("password"),
+    "display_name": N_("displayed name"), "mode": N_("send mode"), "enabled": N_("enabled"),
+    "allow_plain_auth": N_("allow unencrypted login"),
+    "rate_per_minute": N_("messages per minute"), "max_connections": N_("connections"),
+    "last_check_ok": N_("last check passed"), "last_check_at": N_("last checked"),
+    "last_check_reason": N_("last check result"), "last_check_reply": N_("last check reply"),
+    "team": N_("team"), "subject": N_("subject"), "email": N_("email"),
+    "active": N_("active"), "locale": N_("language"), "timezone": N_("time zone"),
+    "role": N_("role"), "token secret": N_("token secret"), "prefix": N_("prefix"),
+}
+# Stored values shown as words: roles, send modes, encryption, the system scope.
+VALUE_LABELS = {
+    "role": {"admin": N_("team admin"), "agent": N_("agent")},
+    "mode": {"immediate": N_("immediate"), "deferred": N_("deferred (queued)")},
+    "team": {"System": N_("system level")},
+    "encryption": {"ssl": N_("SSL encryption"), "starttls": N_("TLS (STARTTLS) encryption"),
+                   "none": N_("No encryption")},
+}
 
 
 class AuditEntry(db.Model):
@@ -65,7 +96,13 @@ class AuditEntry(db.Model):
 
     @property
     def object_type_label(self) -> str:
-        return OBJECT_TYPES.get(self.object_type, self.object_type)
+        label = OBJECT_TYPES.get(self.object_type)
+        return gettext(label) if label else self.object_type
+
+    @property
+    def action_label(self) -> str:
+        """The action in the reader's language (the stored verb is English)."""
+        return gettext(ACTIONS[self.action]) if self.action in ACTIONS else self.action
 
     def change_lines(self) -> list[str]:
         """The changes as short sentences, in a stable order, for the audit page."""
@@ -78,25 +115,32 @@ class AuditEntry(db.Model):
 
 
 def describe(key: str, old, new, removed: bool = False) -> str:
-    """One change in words; secrets only say that they were set, changed or removed.
-
-    For a deleted object the changes are its last values, shown as "was ...".
-    """
-    label = FIELD_LABELS.get(key, key.replace("_", " "))
+    """One change in words, in the reader's language; secrets only say that they were
+    set, changed or removed. For a deleted object the changes are its last values,
+    shown as "was ..."."""
+    label = gettext(FIELD_LABELS[key]) if key in FIELD_LABELS else key.replace("_", " ")
     if removed:
-        return f"{label} was set" if key in SECRET_KEYS else f"{label} was {_shown(old)}"
+        if key in SECRET_KEYS:
+            return gettext("%(field)s was set", field=label)
+        return gettext("%(field)s was %(value)s", field=label, value=_shown(key, old))
     if key in SECRET_KEYS:
         if old is None:
-            return f"{label} set"
-        return f"{label} removed" if new is None else f"{label} changed"
+            return gettext("%(field)s set", field=label)
+        if new is None:
+            return gettext("%(field)s removed", field=label)
+        return gettext("%(field)s changed", field=label)
     if old is None:
-        return f"{label}: {_shown(new)}"
+        return gettext("%(field)s: %(value)s", field=label, value=_shown(key, new))
     if new is None:
-        return f"{label}: {_shown(old)} → (none)"
-    return f"{label}: {_shown(old)} → {_shown(new)}"
+        return gettext("%(field)s: %(old)s → (none)", field=label, old=_shown(key, old))
+    return gettext("%(field)s: %(old)s → %(new)s", field=label, old=_shown(key, old),
+                   new=_shown(key, new))
 
 
-def _shown(value) -> str:
+def _shown(key: str, value) -> str:
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return gettext("yes") if value else gettext("no")
+    words = VALUE_LABELS.get(key, {})
+    if isinstance(value, str) and value in words:
+        return gettext(words[value])
     return str(value)

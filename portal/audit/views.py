@@ -1,6 +1,7 @@
 """The audit trail page: filtered, newest first, paged by cursor, filters kept in the URL."""
 
 from flask import Blueprint, abort, request
+from flask_babel import gettext
 from flask_login import current_user
 
 from portal.access import admin_required
@@ -26,4 +27,5 @@ def index():
         abort(403)
     return render("audit/index.html", "audit/_results.html", filters=filters, errors=errors,
                   rows=rows, next_cursor=next_cursor, paged=cursor is not None, count=count,
-                  capped=capped, object_types=OBJECT_TYPES)
+                  capped=capped, object_types={key: gettext(label)
+                                               for key, label in OBJECT_TYPES.items()})

@@ -2,6 +2,8 @@
 
 import re
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -38,9 +40,9 @@ def template_variables(template) -> list[str]:
 
 
 def _missing_name(error: TemplateRenderError, candidates: list[str]) -> str | None:
-    """The candidate a render error reports as missing, if it is that kind of error."""
-    return next((name for name in candidates
-                 if error.message.startswith(f"The variable “{name}” is missing")), None)
+    """The candidate a render error reports as missing, if it is that kind of error
+    (``error.missing`` names it in any language)."""
+    return error.missing if error.missing in candidates else None
 
 
 def required_blanks(template, values: dict) -> tuple[dict, list[str]]:
@@ -54,7 +56,7 @@ def required_blanks(template, values: dict) -> tuple[dict, list[str]]:
     filled = {name: value for name, value in values.items() if value.strip()}
     blank = [name for name in template_variables(template) if name not in filled]
     missing, trial = [], dict(filled)
-    for _ in blank:
+    for _attempt in blank:
         try:
             render_template_parts(template.subject, template.html_body, template.text_body,
                                   trial)
@@ -68,32 +70,40 @@ def required_blanks(template, values: dict) -> tuple[dict, list[str]]:
     return filled, [name for name in blank if name in missing]
 
 
+def _mode(mode: str) -> str:
+    """A sender's send mode as a word: immediate, or deferred (queued)."""
+    return {"immediate": _("immediate"), "deferred": _("deferred (queued)")}.get(mode, mode)
+
+
 class ComposeForm(FlaskForm):
-    sender_id = SelectField("Send from", validators=[DataRequired("Choose a sender.")])
-    to = TextAreaField("To", validators=[DataRequired("Enter at least one recipient."),
-                                         Length(max=20000)])
-    cc = StringField("Cc", validators=[Optional(), Length(max=5000)])
-    bcc = StringField("Bcc", validators=[Optional(), Length(max=5000)])
-    individually = BooleanField("Send individually (one message per To address, queued)")
-    template_id = SelectField("Template", validators=[Optional()])
-    subject = StringField("Subject", validators=[
-        Optional(), Length(max=998, message="Subject must be at most 998 characters."),
+    sender_id = SelectField(_l("Send from"), validators=[DataRequired(_l("Choose a sender."))])
+    to = TextAreaField(_l("To"), validators=[DataRequired(_l("Enter at least one recipient.")),
+                                             Length(max=20000)])
+    cc = StringField(_l("Cc"), validators=[Optional(), Length(max=5000)])
+    bcc = StringField(_l("Bcc"), validators=[Optional(), Length(max=5000)])
+    individually = BooleanField(_l("Send individually (one message per To address, queued)"))
+    template_id = SelectField(_l("Template"), validators=[Optional()])
+    subject = StringField(_l("Subject"), validators=[
+        Optional(), Length(max=998, message=_l("Subject must be at most 998 characters.")),
         no_control_chars])
-    html_body = TextAreaField("Message (HTML)", validators=[Optional(), Length(max=200_000)])
-    text_body = TextAreaField("Plain-text version (optional)",
+    html_body = TextAreaField(_l("Message (HTML)"),
                               validators=[Optional(), Length(max=200_000)])
-    resource = StringField("About (report, job or page)", validators=[
-        Optional(), Length(max=500, message="About must be at most 500 characters."),
+    text_body = TextAreaField(_l("Plain-text version (optional)"),
+                              validators=[Optional(), Length(max=200_000)])
+    resource = StringField(_l("About (report, job or page)"), validators=[
+        Optional(), Length(max=500, message=_l("About must be at most 500 characters.")),
         no_control_chars])
 
     def set_choices(self, senders, templates) -> None:
         self.sender_id.choices = choices(
-            [("", "Choose a sender…")]
-            + [(str(s.id), f"{s.name} <{s.address}> · {s.scope_label} · {s.mode}")
+            [("", _("Choose a sender…"))]
+            + [(str(s.id), _("%(name)s <%(address)s> · %(scope)s · %(mode)s", name=s.name,
+                             address=s.address, scope=s.scope_label, mode=_mode(s.mode)))
                for s in senders])
         self.template_id.choices = choices(
-            [("", "No template: write the message below")]
-            + [(str(t.id), f"{t.name} ({t.team.name if t.team else 'System'})")
+            [("", _("No template: write the message below"))]
+            + [(str(t.id), _("%(name)s (%(team)s)", name=t.name,
+                             team=t.team.name if t.team else _("System")))
                for t in templates])
 
     def validate(self, extra_validators=None) -> bool:

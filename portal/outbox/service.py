@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.addresses import AddressError, normalize_address
@@ -66,10 +67,12 @@ def choose_sender(actor: Actor, sender_id: int | None) -> tuple[Sender, str]:
     sender = db.session.scalar(select(Sender).where(Sender.id == sender_id,
                                                     Sender.visible_to(actor)))
     if sender is None:
-        raise SubmitError("sender_not_found", f"There is no sender {sender_id} you may use.",
+        raise SubmitError("sender_not_found",
+                          _("There is no sender %(id)s you may use.", id=sender_id),
                           "sender_id", 404)
     if not sender.enabled:
-        raise SubmitError("sender_disabled", f"The sender “{sender.name}” is disabled.",
+        raise SubmitError("sender_disabled",
+                          _("The sender “%(name)s” is disabled.", name=sender.name),
                           "sender_id", 422)
     return sender, "explicit"
 
@@ -95,8 +98,9 @@ def _content(actor: Actor, sub: Submission, team_id: int | None):
         else:  # named by an API client: the team's template wins over a system one
             template = get_usable_template(None, sub.template, team_id)
         if template is None or not scope.may_see(template.team_id, actor):
-            raise SubmitError("template_not_found", f"There is no template “{sub.template}” "
-                              "you may use.", "template", 404)
+            raise SubmitError("template_not_found", _("There is no template “%(name)s” you "
+                                                      "may use.", name=sub.template),
+                              "template", 404)
         try:
             parts = render_template_parts(template.subject, template.html_body,
                                           template.text_body, sub.variables or {})
@@ -104,10 +108,11 @@ def _content(actor: Actor, sub: Submission, team_id: int | None):
             raise SubmitError("template_error", error.message, error.field) from error
         return parts.subject, parts.html, parts.text, template.name
     if not (sub.subject or "").strip():
-        raise SubmitError("missing_subject", "Enter a subject (or choose a template).",
+        raise SubmitError("missing_subject", _("Enter a subject (or choose a template)."),
                           "subject")
     if not (sub.html or sub.text):
-        raise SubmitError("missing_body", "Enter a message body (or choose a template).", "html")
+        raise SubmitError("missing_body", _("Enter a message body (or choose a template)."),
+                          "html")
     return sub.subject.strip(), sub.html or "", sub.text, None
 
 
@@ -130,10 +135,11 @@ def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
     to = clean_addresses("to", sub.to)
     cc, bcc = clean_addresses("cc", sub.cc), clean_addresses("bcc", sub.bcc)
     if not to:
-        raise SubmitError("missing_recipient", "Enter at least one recipient.", "to")
+        raise SubmitError("missing_recipient", _("Enter at least one recipient."), "to")
     if len(to) + len(cc) + len(bcc) > MAX_RECIPIENTS:
         raise SubmitError("too_many_recipients",
-                          f"At most {MAX_RECIPIENTS} recipients per message.", "to")
+                          _("At most %(num)d recipients per message.", num=MAX_RECIPIENTS),
+                          "to")
     sender, reason = choose_sender(actor, sub.sender_id)
     subject, html, text, template_name = _content(actor, sub, sender.team_id or actor.team_id)
     mode = sub.mode or sender.mode

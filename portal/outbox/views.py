@@ -6,6 +6,8 @@ replaces: an error re-renders it with the errors, a success renders a fresh form
 """
 
 from flask import Blueprint, abort, request
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -102,8 +104,9 @@ def _template_preview(form: ComposeForm, template) -> Preview:
     warning = None
     if missing:
         values.update({name: f"{{{name}}}" for name in missing})
-        warning = (f"Fill in {', '.join(missing)}: the template needs "
-                   f"{'them' if len(missing) > 1 else 'it'}. Sending is refused until then.")
+        warning = ngettext("Fill in %(names)s: the template needs it. Sending is refused "
+                           "until then.", "Fill in %(names)s: the template needs them. Sending "
+                           "is refused until then.", len(missing), names=", ".join(missing))
     rendered = render_template_parts(template.subject, template.html_body,
                                      template.text_body, values)
     return Preview(rendered=rendered, error=warning)
@@ -138,7 +141,7 @@ def send():
         if template else ({}, [])
     if not valid or missing:
         return _area(form, template, 422, missing={
-            name: "Enter a value; the template needs it." for name in missing})
+            name: _("Enter a value; the template needs it.") for name in missing})
     sender = next(s for s in usable_senders(current_user) if s.id == int(form.sender_id.data))
     actor = Actor.for_user(current_user, team_id=_team_context(sender, template))
     to = split_addresses(form.to.data)
@@ -178,11 +181,13 @@ def _send_individually(form: ComposeForm, template, actor: Actor, to: list[str],
                        values: dict) -> list[int]:
     """One queued message per To address; the page then polls the progress."""
     if form.cc.data or form.bcc.data:
-        raise SubmitError("individual_copies", "Cc and Bcc cannot be used when sending "
-                          "individually: every recipient would get every copy.", "cc")
+        raise SubmitError("individual_copies", _("Cc and Bcc cannot be used when sending "
+                                                 "individually: every recipient would get "
+                                                 "every copy."), "cc")
     if len(to) > MAX_INDIVIDUAL:
         raise SubmitError("too_many_recipients",
-                          f"Send individually to at most {MAX_INDIVIDUAL} addresses.", "to")
+                          _("Send individually to at most %(num)d addresses.",
+                            num=MAX_INDIVIDUAL), "to")
     clean_addresses("to", to)
     ids = []
     for address in to:

@@ -1,7 +1,12 @@
-"""Sent, partly sent and failed mail per day as an inline SVG, drawn on the server."""
+"""Sent, partly sent and failed mail per local day (the reader's zone) as an inline SVG,
+drawn on the server."""
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+
+from flask_babel import gettext
+
+from portal.i18n.formatting import number
 
 WIDTH, HEIGHT, PAD = 720, 180, 24
 MAX_DAYS = 366
@@ -17,10 +22,12 @@ class Chart:
 
     @property
     def summary(self) -> str:
-        """The text alternative: what the bars show, in words."""
-        return (f"From {self.first.isoformat()} to {self.last.isoformat()}: "
-                f"{self.totals['sent']} sent, {self.totals['partial']} partly sent and "
-                f"{self.totals['failed']} failed.")
+        """The text alternative: what the bars show, in words, in the reader's language."""
+        return gettext("From %(first)s to %(last)s: %(sent)s sent, %(partial)s partly sent "
+                       "and %(failed)s failed.", first=self.first.isoformat(),
+                       last=self.last.isoformat(), sent=number(self.totals["sent"]),
+                       partial=number(self.totals["partial"]),
+                       failed=number(self.totals["failed"]))
 
 
 # Bar segments from the bottom up; "failed" includes mail in doubt (unknown).
@@ -28,7 +35,8 @@ KINDS = ("sent", "partial", "failed")
 
 
 def chart_range(date_from: date | None, date_to: date | None, today: date) -> tuple[date, date]:
-    """The filter's dates, else the last 30 days; never more than a year of bars."""
+    """The filter's dates, else the last 30 days up to ``today`` (the reader's local day);
+    never more than a year of bars."""
     last = date_to or (today if not date_from else min(today, date_from + timedelta(29)))
     first = date_from or last - timedelta(29)
     if (last - first).days >= MAX_DAYS:

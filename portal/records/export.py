@@ -10,7 +10,13 @@ A year of mail is a million rows, so the export avoids per-value Python work:
   buffer, or one join of JSON lines built from a fixed template.
 
 The output is the same as formatting each message's fields one by one: the column
-order and names in ``HEADER``, CSV formula neutralising, ``json.dumps`` text.
+order in ``FIELDS``, CSV formula neutralising, ``json.dumps`` text.
+
+The CSV is for people: a byte-order mark first (Excel on Chinese Windows reads UTF-8 only
+then), headers, results and diagnoses in the reader's language (``ExportTexts``: worked
+out once per export, diagnoses once per distinct stored value), and each time both in the
+reader's zone and as ISO 8601 UTC. JSON lines are for programs: the keys in ``KEYS`` never
+change, status is the stored value, times are ISO 8601 UTC plus ``*_local`` in ``timezone``.
 """
 
 import csv
@@ -25,10 +31,19 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import String
 
 from portal.outbox.models import Message
+from portal.records.export_texts import BOM, ExportTexts
+from portal.records.localtime import local_text
 
-HEADER = ("id", "created_at", "sent_at", "status", "reply_code", "reply_text", "sender_name",
-          "sender_address", "to", "cc", "bcc", "subject", "template", "resource", "client_ip",
-          "triggered_by", "attempts", "message_id", "diagnosis", "not_accepted")
+# The fields of one exported row, in the order of ``columns()`` and of the CSV.
+FIELDS = ("id", "created_local", "created_at", "sent_local", "sent_at", "status", "reply_code",
+          "reply_text", "sender_name", "sender_address", "to", "cc", "bcc", "subject",
+          "template", "resource", "client_ip", "triggered_by", "attempts", "message_id",
+          "diagnosis", "not_accepted")
+# The JSON-lines keys, in their order (stable: programs read them).
+KEYS = ("id", "created_at", "sent_at", "status", "reply_code", "reply_text", "sender_name",
+        "sender_address", "to", "cc", "bcc", "subject", "template", "resource", "client_ip",
+        "triggered_by", "attempts", "message_id", "diagnosis", "not_accepted", "created_local",
+        "sent_local", "timezone")
 
 
 class IsoUtc(FunctionElement):
@@ -68,16 +83,19 @@ def _stored(json_column):
     return func.coalesce(cast(json_column, Text), "[]")
 
 
-# One SQL column per HEADER entry, in its order.
-COLUMNS = (
-    Message.id, IsoUtc(Message.created_at), IsoUtc(Message.sent_at), Message.status,
-    Message.reply_code, _blank(Message.reply_text), Message.sender_name,
-    Message.sender_address, _stored(Message.to_addrs), _stored(Message.cc_addrs),
-    _stored(Message.bcc_addrs), Message.subject, _blank(Message.template_name),
-    _blank(Message.resource), _blank(Message.client_ip), _blank(Message.triggered_by),
-    Message.attempt_count, _blank(Message.message_id), _blank(Message.diagnosis),
-    _stored(Message.recipient_results),
-)
+def columns(dialect: str, zone, spans) -> tuple:
+    """One SQL column per ``FIELDS`` entry, in its order; local times are worked out by the
+    database (``localtime.local_text``; ``spans`` must cover the times, SQLite only)."""
+    return (
+        Message.id, local_text(dialect, Message.created_at, zone, spans),
+        IsoUtc(Message.created_at), local_text(dialect, Message.sent_at, zone, spans),
+        IsoUtc(Message.sent_at), Message.status, Message.reply_code, _blank(Message.reply_text),
+        Message.sender_name, Message.sender_address, _stored(Message.to_addrs),
+        _stored(Message.cc_addrs), _stored(Message.bcc_addrs), Message.subject,
+        _blank(Message.template_name), _blank(Message.resource), _blank(Message.client_ip),
+        _blank(Message.triggered_by), Message.attempt_count, _blank(Message.message_id),
+        _blank(Message.diagnosis), _stored(Message.recipient_results),
+    )
 
 
 def refused_summary(results) -> str:
@@ -107,14 +125,17 @@ def _not_accepted(stored: str) -> str:
     return refused_summary(json.loads(stored))
 
 
-def _decoded(batch) -> list[tuple]:
-    """The exported values of a batch of ``COLUMNS`` rows, in ``HEADER`` order."""
-    return [(pk, created, sent, status, code or "", reply, name, address, _addresses(to),
-             "" if cc == "[]" else _addresses(cc), "" if bcc == "[]" else _addresses(bcc),
-             subject, template, resource, ip, trigger, attempts, mid, diagnosis,
-             _not_accepted(results))
-            for (pk, created, sent, status, code, reply, name, address, to, cc, bcc, subject,
-                 template, resource, ip, trigger, attempts, mid, diagnosis, results) in batch]
+def _decoded(batch, statuses: dict, describe) -> list[tuple]:
+    """The exported values of a batch of ``columns()`` rows, in ``FIELDS`` order, with each
+    status looked up in ``statuses`` (kept when absent) and each diagnosis ``describe``d."""
+    get = statuses.get
+    return [(pk, created_local, created, sent_local, sent, get(status, status), code or "",
+             reply, name, address, _addresses(to), "" if cc == "[]" else _addresses(cc),
+             "" if bcc == "[]" else _addresses(bcc), subject, template, resource, ip, trigger,
+             attempts, mid, describe(diagnosis), _not_accepted(results))
+            for (pk, created_local, created, sent_local, sent, status, code, reply, name,
+                 address, to, cc, bcc, subject, template, resource, ip, trigger, attempts, mid,
+                 diagnosis, results) in batch]
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -147,22 +168,22 @@ def _csv_chunk(rows: list[tuple], buffer: io.StringIO, writer) -> str:
     return text
 
 
-def csv_lines(batches):
-    """The header, then the CSV lines of each batch of ``COLUMNS`` rows (as
-    ``service.stream_rows`` yields them) as one chunk."""
+def csv_lines(batches, texts: ExportTexts):
+    """A byte-order mark and the header, then the CSV lines of each batch of ``columns()``
+    rows (as ``service.stream_rows`` yields them) as one chunk."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(HEADER)
+    writer.writerow(texts.header)
     header = buffer.getvalue()
     buffer.seek(0)
     buffer.truncate()
-    yield header
+    yield BOM + header
     for batch in batches:
-        yield _csv_chunk(_decoded(batch), buffer, writer)
+        yield _csv_chunk(_decoded(batch, texts.statuses, texts.describe), buffer, writer)
 
 
-# json.dumps(dict(zip(HEADER, values)), ensure_ascii=False) for the types each column has.
-_JSON_LINE = "{" + ", ".join(f'"{name}": %s' for name in HEADER) + "}\n"
+# json.dumps(dict(zip(KEYS, values)), ensure_ascii=False) for the types each column has.
+_JSON_LINE = "{" + ", ".join(f'"{name}": %s' for name in KEYS) + "}\n"
 
 
 def _json(value) -> str:
@@ -170,9 +191,9 @@ def _json(value) -> str:
     return json.dumps(value)
 
 
-def json_lines(batches):
-    """One JSON object per line, with the same fields as the CSV; a chunk per batch."""
-    line = _JSON_LINE
+def json_lines(batches, texts: ExportTexts):
+    """One JSON object per line with the keys in ``KEYS``; a chunk per batch."""
+    line, zone = _JSON_LINE, _quote(texts.zone)
     for batch in batches:
         yield "".join([line % (
             pk, _quote(created), _quote(sent), _quote(status),
@@ -180,7 +201,8 @@ def json_lines(batches):
             _quote(address), _quote(to), _quote(cc), _quote(bcc), _quote(subject),
             _quote(template), _quote(resource), _quote(ip), _quote(trigger),
             attempts if attempts.__class__ is int else _json(attempts), _quote(mid),
-            _quote(diagnosis), _quote(not_accepted))
-            for (pk, created, sent, status, code, reply, name, address, to, cc, bcc, subject,
-                 template, resource, ip, trigger, attempts, mid, diagnosis, not_accepted)
-            in _decoded(batch)])
+            _quote(diagnosis), _quote(not_accepted), _quote(created_local),
+            _quote(sent_local), zone)
+            for (pk, created_local, created, sent_local, sent, status, code, reply, name,
+                 address, to, cc, bcc, subject, template, resource, ip, trigger, attempts, mid,
+                 diagnosis, not_accepted) in _decoded(batch, {}, texts.describe)])

@@ -1,11 +1,12 @@
 """Parsing the records filters from the query string, and applying them to a query.
 
 The same ``Filters`` drive the page, the htmx fragment, the CSV export and the
-chart, so all four always show the same set of messages.
+chart, so all four always show the same set of messages. Days are the reader's local days.
 """
 
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from sqlalchemy import func
 
 from portal.bounds import parse_id
@@ -31,7 +32,7 @@ class Filters(DateRangeFilters):
         if sender:
             found.sender = parse_id(sender)
             if found.sender is None:
-                errors["sender"] = "Choose a sender from the list."
+                errors["sender"] = _("Choose a sender from the list.")
         found.recipient = args.get("recipient", "").strip()[:MAX_TEXT]
         found.template = args.get("template", "").strip()[:MAX_TEXT]
         found.parse_dates(args, errors)
@@ -39,7 +40,7 @@ class Filters(DateRangeFilters):
         if result in STATUSES:
             found.result = result
         elif result:
-            errors["result"] = "Choose a result from the list."
+            errors["result"] = _("Choose a result from the list.")
         return found, errors
 
     def _recipient_clause(self):

@@ -1,23 +1,23 @@
 """Which sending records a user may see: all (system admin), their teams' (team admin),
 or the ones they sent themselves (agent)."""
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import defer
 
+from portal.dbtypes import utcnow
 from portal.extensions import db
+from portal.i18n import zones
 from portal.listing import after_cursor, encode_cursor
 from portal.outbox import lifecycle
 from portal.outbox.lifecycle import FINAL, RETRYABLE
 from portal.outbox.models import Message
-from portal.records import export
+from portal.records import export, localtime
 
 
 def visible_messages_query(user, query):
     return query.where(Message.visible_to(user))
-
-
 
 
 PAGE_SIZE = 50
@@ -46,10 +46,24 @@ def capped_count(user, filters) -> tuple[int, bool]:
 
 
 def export_query(user, filters):
-    """The exported columns (``export.COLUMNS``: plain values, not ORM objects) of every
+    """The exported columns (``export.columns()``: plain values, not ORM objects) of every
     matching message the user may see, newest first."""
-    query = filters.apply(visible_messages_query(user, select(*export.COLUMNS)))
+    zone, dialect = zones.current_zone(), db.session.get_bind().dialect.name
+    spans = _stored_spans(zone) if dialect == "sqlite" else []
+    query = filters.apply(visible_messages_query(user, select(
+        *export.columns(dialect, zone, spans))))
     return query.order_by(Message.created_at.desc(), Message.id.desc())
+
+
+def _stored_spans(zone) -> list:
+    """The zone's offsets (``localtime.offset_spans``) from the first stored message to a
+    day after the last one or now, whichever is later (delivery comes after creation)."""
+    first, last = db.session.execute(select(func.min(Message.created_at),
+                                            func.max(Message.created_at))).one()
+    now = utcnow()
+    first = first or now
+    last = max(last or now, now) + timedelta(days=2)
+    return localtime.offset_spans(zone, first - timedelta(days=1), last)
 
 
 # Rows per batch, and so per chunk of the response: big enough that per-chunk costs
@@ -75,14 +89,17 @@ def stream_rows(query, chunk: int | None = None):
 
 
 def daily_counts(user, filters, first: date, last: date) -> dict:
-    """{day: {"sent": n, "partial": n, "failed": n}} for the chart; unknown counts as
-    failed."""
-    day = func.date(Message.created_at)
-    query = select(day, Message.status, func.count()).where(
-        Message.created_at >= datetime.combine(first, time.min, tzinfo=UTC),
-        Message.created_at < datetime.combine(last + timedelta(1), time.min, tzinfo=UTC),
-        Message.status.in_(FINAL))
-    query = filters.apply(visible_messages_query(user, query)).group_by(day, Message.status)
+    """{day: {"sent": n, "partial": n, "failed": n}} for the chart, by the reader's local
+    day (``first`` and ``last`` are local days too); unknown counts as failed."""
+    zone, start, end = zones.current_zone(), zones.day_start(first), zones.day_end(last)
+    dialect = db.session.get_bind().dialect.name
+    day = localtime.local_date(dialect, Message.created_at, zone,
+                               localtime.offset_spans(zone, start, end))
+    rows = filters.apply(visible_messages_query(user, select(
+        day.label("day"), Message.status.label("status")).where(
+        Message.created_at >= start, Message.created_at < end,
+        Message.status.in_(FINAL)))).subquery()
+    query = select(rows.c.day, rows.c.status, func.count()).group_by(rows.c.day, rows.c.status)
     counts: dict = {}
     for raw_day, status, count in db.session.execute(query):
         key = raw_day if isinstance(raw_day, date) else date.fromisoformat(str(raw_day)[:10])

@@ -1,6 +1,8 @@
 """Sending records: filtered list, detail with attempts, retry, export and the chart."""
 
-from flask import Blueprint, Response, abort, flash, request, url_for
+from flask import Blueprint, Response, abort, flash, request, stream_with_context, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -10,12 +12,15 @@ from portal.bounds import parse_id
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.htmx import redirect, render
+from portal.i18n import zones
+from portal.i18n.labels import status_label
 from portal.listing import decode_cursor
 from portal.outbox import lifecycle
 from portal.outbox.models import STATUSES, Message
 from portal.records import service
 from portal.records.chart import build_chart, chart_range
 from portal.records.export import csv_lines, json_lines
+from portal.records.export_texts import ExportTexts
 from portal.records.filters import Filters
 from portal.senders.models import Sender
 from portal.teams import scope
@@ -45,7 +50,7 @@ def _context(filters: Filters, errors: dict) -> dict:
     rows, next_cursor = service.records_page(current_user, filters, cursor)
     page = _page_number(cursor)
     count, capped = service.capped_count(current_user, filters)
-    first, last = chart_range(filters.date_from, filters.date_to, utcnow().date())
+    first, last = chart_range(filters.date_from, filters.date_to, zones.local_today())
     chart = build_chart(service.daily_counts(current_user, filters, first, last), first, last)
     return {"filters": filters, "errors": errors, "rows": rows, "next_cursor": next_cursor,
             "paged": cursor is not None, "page": page, "page_size": service.PAGE_SIZE,
@@ -75,7 +80,10 @@ def export(fmt: str):
     """Exactly the filtered set; rows are streamed, never held in memory together."""
     filters, _errors = Filters.from_args(request.args)
     rows = service.stream_rows(service.export_query(current_user, filters))
-    lines = csv_lines(rows) if fmt == "csv" else json_lines(rows)
+    texts = ExportTexts.for_reader()
+    # The request stays open while streaming: diagnoses are described in its language.
+    lines = stream_with_context(csv_lines(rows, texts) if fmt == "csv"
+                                else json_lines(rows, texts))
     mimetype = "text/csv" if fmt == "csv" else "application/x-ndjson"
     stamp = utcnow().strftime("%Y%m%d-%H%M")
     return Response(lines, content_type=f"{mimetype}; charset=utf-8",
@@ -130,7 +138,8 @@ def retry(message_pk: int):
     if not scope.may_manage(message.team_id, current_user):
         abort(403)
     if not service.can_retry(current_user, message):
-        flash(f"Message #{message.id} is {message.status}: there is nothing to retry.", "info")
+        flash(_("Message #%(id)s is %(status)s: there is nothing to retry.", id=message.id,
+                status=status_label(message.status)), "info")
         return redirect(url_for("records.detail", message_pk=message.id))
     if request.method == "GET" or (message.status == "unknown"
                                    and request.form.get("confirm") != "yes"):
@@ -139,6 +148,8 @@ def retry(message_pk: int):
     targets = lifecycle.retry_envelope(message)
     service.retry(current_user, message)
     db.session.commit()
-    flash(f"Message #{message.id} is queued again for {len(targets)} recipient(s); the worker "
-          "will send it shortly.", "success")
+    flash(ngettext("Message #%(id)s is queued again for %(num)d recipient; the worker will "
+                   "send it shortly.", "Message #%(id)s is queued again for %(num)d "
+                   "recipients; the worker will send it shortly.", len(targets), id=message.id),
+          "success")
     return redirect(url_for("records.detail", message_pk=message.id))
