@@ -149,6 +149,25 @@ def test_banner_is_scoped_to_the_admins_teams(app, client, world, user, expected
         assert BANNER in page and expected in page and "Ask a system administrator" in page
 
 
+@pytest.mark.parametrize("locale, expected", [
+    ("zh_Hans_CN", ("后台发送进程", "当前有 2 封邮件等待发送", "查看排队中的邮件")),
+    ("zh_Hant_TW", ("背景傳送程序", "目前有 2 封郵件等待傳送", "檢視佇列中的郵件"))])
+def test_banner_in_the_admins_language(app, client, world, locale, expected):
+    """Needs the merged catalogs (portal/translations)."""
+    from portal.auth.models import User
+
+    _queue(app, 2)
+    _heartbeat(app, timedelta(hours=2))
+    with app.app_context():
+        db.session.get(User, world["root"]).locale = locale
+        db.session.commit()
+    login(client, "root")
+    page = client.get("/").get_data(as_text=True)
+    assert BANNER not in page and "flask --app portal worker" in page
+    for words in expected:
+        assert words in page
+
+
 def test_no_banner_while_the_worker_is_alive(app, client, world):
     _queue(app, 3)
     _heartbeat(app, timedelta(seconds=5))

@@ -3,15 +3,20 @@
 Checks here are about the *shape* of a request (types, sizes, known fields);
 the sending rules themselves (addresses, header injection, sender and template
 scope) stay in ``portal.outbox.service.submit`` so the compose page and the API
-share them.
+share them. Every ``message`` is in the request's language (``Accept-Language``, as
+there is no signed-in user); ``code`` and ``field`` are stable identifiers.
 """
 
 import hashlib
 import json
 import re
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
 from portal import jsonsafe
 from portal.bounds import id_in_range
+from portal.mail.diagnosis import describe
 from portal.outbox.lifecycle import recipients_of
 from portal.outbox.models import Message
 from portal.outbox.service import Submission
@@ -34,14 +39,15 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.field = status, code, message, field
 
     def body(self) -> dict:
-        error = {"code": self.code, "message": self.message}
+        error = {"code": self.code, "message": str(self.message)}
         if self.field:
             error["field"] = self.field
         return {"error": error}
 
 
-def _invalid(field: str, expected: str) -> ApiError:
-    return ApiError(422, "invalid_type", f"“{field}” must be {expected}.", field)
+def _invalid(field: str, message: str) -> ApiError:
+    """422 ``invalid_type``; ``message`` says what ``field`` must be."""
+    return ApiError(422, "invalid_type", message, field)
 
 
 def parse_json(raw: bytes) -> dict:
@@ -49,9 +55,10 @@ def parse_json(raw: bytes) -> dict:
     try:
         data = jsonsafe.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as error:
-        raise ApiError(400, "invalid_json", f"The body is not valid JSON ({error}).") from error
+        raise ApiError(400, "invalid_json", _("The body is not valid JSON (%(error)s).",
+                                              error=error)) from error
     if not isinstance(data, dict):
-        raise ApiError(400, "invalid_json", "The body must be a JSON object.")
+        raise ApiError(400, "invalid_json", _("The body must be a JSON object."))
     return data
 
 
@@ -64,7 +71,8 @@ def _addresses(data: dict, field: str) -> list[str]:
         return [value]
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return list(value)
-    raise _invalid(field, "an address or a list of addresses")
+    raise _invalid(field, _("“%(field)s” must be an address or a list of addresses.",
+                            field=field))
 
 
 def _text(data: dict, field: str, limit: int | None = None) -> str | None:
@@ -72,9 +80,10 @@ def _text(data: dict, field: str, limit: int | None = None) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _invalid(field, "a string")
+        raise _invalid(field, _("“%(field)s” must be a string.", field=field))
     if limit is not None and len(value) > limit:
-        raise ApiError(422, "too_long", f"“{field}” must be at most {limit} characters.", field)
+        raise ApiError(422, "too_long", _("“%(field)s” must be at most %(limit)s characters.",
+                                          field=field, limit=limit), field)
     return value
 
 
@@ -82,13 +91,16 @@ def _choices(data: dict) -> tuple[int | None, str | None, dict]:
     """``sender`` (an integer id), ``mode`` and ``variables``, strictly typed."""
     sender = data.get("sender")
     if sender is not None and not id_in_range(sender):
-        raise _invalid("sender", "a sender id (a positive integer)")
+        raise _invalid("sender", _("“%(field)s” must be a sender id (a positive integer).",
+                                   field="sender"))
     mode = data.get("mode")
     if mode is not None and mode not in MODES:
-        raise ApiError(422, "invalid_mode", "“mode” must be “immediate” or “deferred”.", "mode")
+        raise ApiError(422, "invalid_mode", _("“%(field)s” must be “%(immediate)s” or "
+                                              "“%(deferred)s”.", field="mode",
+                                              immediate=MODES[0], deferred=MODES[1]), "mode")
     variables = data.get("variables")
     if variables is not None and not isinstance(variables, dict):
-        raise _invalid("variables", "an object")
+        raise _invalid("variables", _("“%(field)s” must be an object.", field="variables"))
     return sender, mode, variables or {}
 
 
@@ -97,11 +109,14 @@ def submission(data: dict, idempotency_key: str | None) -> Submission:
     so a misspelt field such as ``"subjcet"`` never silently sends different mail."""
     unknown = sorted(set(data) - FIELDS)
     if unknown:
-        raise ApiError(422, "unknown_field", f"Unknown field(s): {', '.join(unknown)}. "
-                       f"Known fields: {', '.join(sorted(FIELDS))}.", unknown[0])
+        raise ApiError(422, "unknown_field", ngettext(
+            "Unknown field: %(fields)s. Known fields: %(known)s.",
+            "Unknown fields: %(fields)s. Known fields: %(known)s.", len(unknown),
+            fields=", ".join(unknown), known=", ".join(sorted(FIELDS))), unknown[0])
     to = _addresses(data, "to")
     if not to:
-        raise ApiError(422, "missing_recipient", "“to” needs at least one address.", "to")
+        raise ApiError(422, "missing_recipient", _("“%(field)s” needs at least one address.",
+                                                   field="to"), "to")
     sender, mode, variables = _choices(data)
     return Submission(
         to=to, cc=_addresses(data, "cc"), bcc=_addresses(data, "bcc"),
@@ -123,9 +138,9 @@ def idempotency_key(value: str | None) -> str | None:
     if value is None:
         return None
     if len(value) > MAX_IDEMPOTENCY_KEY or not _PRINTABLE.match(value):
-        raise ApiError(422, "invalid_idempotency_key", "Idempotency-Key must be 1 to "
-                       f"{MAX_IDEMPOTENCY_KEY} visible ASCII characters without spaces.",
-                       "Idempotency-Key")
+        raise ApiError(422, "invalid_idempotency_key", _(
+            "%(header)s must be 1 to %(limit)s visible ASCII characters without spaces.",
+            header="Idempotency-Key", limit=MAX_IDEMPOTENCY_KEY), "Idempotency-Key")
     return value
 
 
@@ -133,12 +148,17 @@ def _iso(value) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
+def _diagnosis(stored) -> str | None:
+    """A stored diagnosis in the request's language (None when there is none)."""
+    return (describe(stored) or None) if stored else None
+
+
 def result(message: Message) -> dict:
     """The answer to a send: id and status, plus the outcome once there is one."""
     answer = {"id": message.id, "status": message.status}
     if message.mode != "deferred":
         answer.update(reply_code=message.reply_code, reply_text=message.reply_text,
-                      diagnosis=message.diagnosis, message_id=message.message_id,
+                      diagnosis=_diagnosis(message.diagnosis), message_id=message.message_id,
                       recipients=recipient_results(message))
     return answer
 
@@ -163,10 +183,10 @@ def details(message: Message) -> dict:
         "created_at": _iso(message.created_at), "last_attempt_at": _iso(message.last_attempt_at),
         "sent_at": _iso(message.sent_at), "next_attempt_at": _iso(message.next_attempt_at),
         "attempt_count": message.attempt_count, "reply_code": message.reply_code,
-        "reply_text": message.reply_text, "diagnosis": message.diagnosis,
+        "reply_text": message.reply_text, "diagnosis": _diagnosis(message.diagnosis),
         "message_id": message.message_id, "recipients": recipient_results(message),
         "attempts": [{"number": a.number, "started_at": _iso(a.started_at),
                       "finished_at": _iso(a.finished_at), "outcome": a.outcome,
                       "step": a.step, "reply_code": a.reply_code, "reply_text": a.reply_text,
-                      "diagnosis": a.diagnosis} for a in message.attempts],
+                      "diagnosis": _diagnosis(a.diagnosis)} for a in message.attempts],
     }

@@ -1,11 +1,13 @@
 """``/api/v1``: send mail and read its record, authenticated by ``Authorization: Bearer``.
 
 Exempt from CSRF (there is no cookie session to ride on: every call carries its
-token). Errors are JSON ``{"error": {"code", "message"[, "field"]}}``; unknown
+token). Errors are JSON ``{"error": {"code", "message"[, "field"]}}``, the message in
+the ``Accept-Language`` language, code and field stable English identifiers; unknown
 routes and methods under ``/api/`` get JSON from ``portal.errors`` as well.
 """
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -49,18 +51,19 @@ def _too_large(_error):
 
 def _payload_too_large() -> ApiError:
     limit = current_app.config["API_MAX_BODY"]
-    return ApiError(413, "payload_too_large", f"The body is larger than {limit} bytes.")
+    return ApiError(413, "payload_too_large", _("The body is larger than %(limit)s bytes.",
+                                                limit=limit))
 
 
 @bp.before_request
 def _authenticate():
     """Every call needs an active token; ``g.api_token`` is the caller from here on."""
-    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    scheme, _space, secret = request.headers.get("Authorization", "").partition(" ")
     token = authenticate(secret.strip()) if scheme.lower() == "bearer" else None
     if token is None:
-        raise ApiError(401, "unauthorized", "Send a valid API token as "
-                       "“Authorization: Bearer TOKEN”; this one is missing, unknown "
-                       "or revoked.")
+        raise ApiError(401, "unauthorized", _(
+            "Send a valid API token as “%(header)s”; this one is missing, unknown or revoked.",
+            header="Authorization: Bearer TOKEN"))
     db.session.commit()  # keep last_used_at even if the call fails later
     g.api_token = token
 
@@ -71,8 +74,9 @@ def _body() -> dict:
     if request.content_length is not None and request.content_length > limit:
         raise _payload_too_large()
     if not request.is_json:
-        raise ApiError(400, "invalid_json", "Send the message as a JSON object with "
-                       "“Content-Type: application/json”.")
+        raise ApiError(400, "invalid_json", _("Send the message as a JSON object with "
+                                              "“%(header)s”.",
+                                              header="Content-Type: application/json"))
     # Without a Content-Length (chunked), werkzeug stops quietly at the maximum, so read
     # one byte more than allowed: getting it means the body is too large.
     request.max_content_length = limit + 1
@@ -131,9 +135,10 @@ def _replay(earlier: Message, sub):
     """The first message again, unless the key now comes with different content: that
     is a client bug (a reused key), answered 409 as payment APIs do."""
     if earlier.idempotency_fingerprint not in (None, sub.idempotency_fingerprint):
-        raise ApiError(409, "idempotency_key_reused", "This Idempotency-Key was already "
-                       f"used for a different request (message {earlier.id}); use a new key "
-                       "for new content.", "Idempotency-Key")
+        raise ApiError(409, "idempotency_key_reused", _(
+            "This %(header)s was already used for a different request (message %(id)s); use "
+            "a new key for new content.", header="Idempotency-Key", id=earlier.id),
+            "Idempotency-Key")
     return _answer(earlier, replayed=True)
 
 
@@ -143,6 +148,6 @@ def get_message(message_id: int):
     message = db.session.scalar(select(Message).where(
         Message.id == message_id, Message.visible_to(Actor.for_token(g.api_token))))
     if message is None:
-        raise ApiError(404, "not_found", f"There is no message {message_id} this token "
-                       "may see.")
+        raise ApiError(404, "not_found", _("There is no message %(id)s this token may see.",
+                                           id=message_id))
     return jsonify(schema.details(message))

@@ -1,9 +1,12 @@
 """What health adds to shared places: the "worker not seen" banner for admins."""
 
 from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from portal.banners import Banner, provider
 from portal.health import service
+from portal.i18n.formatting import when
 
 
 @provider
@@ -19,13 +22,23 @@ def worker_banners(user) -> list[Banner]:
     status = service.worker_status(team_ids, always_count=False)
     if not status.stale:
         return []
-    since = (f"since {status.last_seen:%Y-%m-%d %H:%M} UTC" if status.last_seen
-             else "at all")
-    count = f"{status.waiting} message{'' if status.waiting == 1 else 's'}"
-    hint = ("Start it on the server with “flask --app portal worker” (or “systemctl start "
-            "portal-worker”)." if user.is_system_admin
-            else "Ask a system administrator to start it.")
-    text = (f"The deferred-mail worker has not been seen {since} while {count} "
-            f"wait{'s' if status.waiting == 1 else ''} to be sent. {hint}")
+    hint = (_("Start it on the server with “%(command)s” (or “%(service)s”).",
+              command="flask --app portal worker", service="systemctl start portal-worker")
+            if user.is_system_admin else _("Ask a system administrator to start it."))
+    text = _("%(problem)s %(hint)s", problem=_silence(status), hint=hint)
     return [Banner("warning", text, url_for("records.index", result="queued"),
-                   "See queued mail")]
+                   _("See queued mail"))]
+
+
+def _silence(status) -> str:
+    """Since when the worker is silent, and how much mail waits for it."""
+    if status.last_seen:
+        return ngettext("The deferred-mail worker has not been seen since %(time)s while "
+                        "%(num)d message waits to be sent.",
+                        "The deferred-mail worker has not been seen since %(time)s while "
+                        "%(num)d messages wait to be sent.", status.waiting,
+                        time=when(status.last_seen))
+    return ngettext("The deferred-mail worker has not been seen at all while %(num)d "
+                    "message waits to be sent.",
+                    "The deferred-mail worker has not been seen at all while %(num)d "
+                    "messages wait to be sent.", status.waiting)

@@ -2,11 +2,13 @@
 
 from datetime import datetime
 
+from flask_babel import gettext
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.dbtypes import UTCDateTime, partial_unique, utcnow
 from portal.extensions import db
+from portal.i18n.marks import N_
 from portal.teams.models import TeamScoped
 
 
@@ -32,6 +34,12 @@ class MailTemplate(TeamScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    SYSTEM_LABEL = N_("System")
+
+    @property
+    def scope_label(self) -> str:
+        """The team's name, or "System" (system level) in the reader's language."""
+        return self.team.name if self.team is not None else gettext(self.SYSTEM_LABEL)
 
     def __repr__(self) -> str:
         return f"<MailTemplate {self.id} {self.name}>"

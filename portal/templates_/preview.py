@@ -3,12 +3,14 @@
 from dataclasses import dataclass
 
 from portal import jsonsafe
+from portal.i18n.marks import N_
 from portal.templates_.render import (
     RenderedMail,
     TemplateRenderError,
     render_template_parts,
     variables_in,
 )
+from portal.templates_.text import Text
 
 
 def parse_sample_variables(raw: str) -> dict:
@@ -18,13 +20,13 @@ def parse_sample_variables(raw: str) -> dict:
         try:
             values = jsonsafe.loads(raw)
         except ValueError as error:
-            raise TemplateRenderError(
-                "preview_variables", f"The preview variables are not valid JSON: {error}.") \
-                from None
+            raise TemplateRenderError("preview_variables", Text(
+                N_("The preview variables are not valid JSON: %(error)s."),
+                error=error)) from None
         if not isinstance(values, dict):
-            raise TemplateRenderError(
-                "preview_variables", 'JSON preview variables must be an object, like '
-                                     '{"name": "Ada"}.')
+            raise TemplateRenderError("preview_variables", Text(
+                N_("JSON preview variables must be an object, like %(example)s."),
+                example='{"name": "Ada"}'))
         return values
     values = {}
     for number, line in enumerate(raw.splitlines(), start=1):
@@ -32,9 +34,9 @@ def parse_sample_variables(raw: str) -> dict:
             continue
         name, sep, value = line.partition("=")
         if not sep or not name.strip().isidentifier():
-            raise TemplateRenderError(
-                "preview_variables", f"Line {number} of the preview variables must look "
-                                     "like name=value.")
+            raise TemplateRenderError("preview_variables", Text(
+                N_("Line %(line)s of the preview variables must look like %(example)s."),
+                line=number, example="name=value"))
         values[name.strip()] = value.strip()
     return values
 

@@ -5,7 +5,8 @@ so they run in Jinja's immutable sandbox: no private attributes, no mutation of
 the values passed in, no access to the web app. A missing variable is an error
 (never a silently blank greeting), and every failure becomes one
 ``TemplateRenderError`` naming the part it happened in, so no caller ever turns a
-bad template into a 500.
+bad template into a 500. Its message is a ``Text``, put into the reader's language
+where it is shown (``error.message`` inside a request).
 """
 
 import re
@@ -14,11 +15,11 @@ from dataclasses import dataclass
 from jinja2 import TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError
 
+from portal.i18n.marks import N_
 from portal.templates_.budget import BoundedRunner, BudgetExceeded
 from portal.templates_.sandbox import MailSandbox, MissingValue, environment
+from portal.templates_.text import TemplateRenderError, Text, part
 
-LABELS = {"subject": "subject", "html_body": "HTML body", "text_body": "plain-text body",
-          "preview_variables": "preview variables"}
 # Names of the web app's own template globals: a mail template may not even name them.
 RESERVED = frozenset({"request", "session", "config", "g", "self", "current_user", "url_for",
                       "csrf_token", "get_flashed_messages"})
@@ -28,15 +29,6 @@ MAX_SUBJECT = 998  # the longest line a mail header may have
 _LOADING = {nodes.Extends: "extends", nodes.Include: "include", nodes.Import: "import",
             nodes.FromImport: "import"}
 _BAD_SUBJECT = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-
-
-class TemplateRenderError(Exception):
-    """A template part cannot be parsed or rendered; ``field`` names the part."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -62,33 +54,35 @@ def _env(field: str) -> MailSandbox:
 
 def _parse(field: str, source: str) -> nodes.Template:
     """Parse one part; syntax errors and reserved names become a TemplateRenderError."""
-    label = LABELS[field]
     try:
         tree = _env(field).parse(source)
         found = list(tree.find_all((nodes.Name, *_LOADING)))
     except TemplateSyntaxError as error:
         raise TemplateRenderError(field, _syntax_message(field, source, error)) from None
     except RecursionError:
-        raise TemplateRenderError(field, _too_deep(label)) from None
+        raise TemplateRenderError(field, _too_deep(field)) from None
     for node in found:
         word = node.name if isinstance(node, nodes.Name) else _LOADING[type(node)]
         if word in RESERVED or not isinstance(node, nodes.Name):
-            raise TemplateRenderError(
-                field, f"“{word}” is not allowed in templates (used in the {label}).")
+            raise TemplateRenderError(field, Text(
+                N_("“%(word)s” is not allowed in templates (used in the %(part)s)."),
+                word=word, part=part(field)))
     return tree
 
 
-def _syntax_message(field: str, source: str, error: TemplateSyntaxError) -> str:
+def _syntax_message(field: str, source: str, error: TemplateSyntaxError) -> Text:
     """The parser's complaint in plain words with its line, wherever a template is parsed
     (editor, compose, API, worker), falling back to Jinja's own sentence."""
-    from portal.templates_.wording import plain_syntax_error  # it builds on this module
+    from portal.templates_.wording import plain_text  # it builds on this module
 
-    return (plain_syntax_error(field, source)
-            or f"Line {error.lineno} of the {LABELS[field]}: {_sentence(error.message)}")
+    return (plain_text(field, source)
+            or Text(N_("Line %(line)s of the %(part)s: %(problem)s"), line=error.lineno,
+                    part=part(field), problem=_sentence(error.message)))
 
 
-def _too_deep(label: str) -> str:
-    return f"The {label} nests expressions too deeply to be read; simplify it."
+def _too_deep(field: str) -> Text:
+    return Text(N_("The %(part)s nests expressions too deeply to be read; simplify it."),
+                part=part(field))
 
 
 def _parts(subject: str, html: str, text: str | None) -> list[tuple[str, str]]:
@@ -117,7 +111,7 @@ def variables_in(subject: str, html: str, text: str | None) -> list[str]:
         try:
             undeclared = meta.find_undeclared_variables(tree)
         except RecursionError:
-            raise TemplateRenderError(field, _too_deep(LABELS[field])) from None
+            raise TemplateRenderError(field, _too_deep(field)) from None
         found |= undeclared - set(_env(field).globals)
     return sorted(found)
 
@@ -128,34 +122,40 @@ def _bounded(chunks, field: str) -> str:
     for chunk in chunks:
         size += len(chunk)
         if size > MAX_OUTPUT:
-            raise TemplateRenderError(field, f"The {LABELS[field]} renders to more than "
-                                             f"{MAX_OUTPUT:,} characters; shorten it.")
+            raise TemplateRenderError(field, Text(
+                N_("The %(part)s renders to more than %(limit)s characters; shorten it."),
+                part=part(field), limit=f"{MAX_OUTPUT:,}"))
         parts.append(chunk)
     return "".join(parts)
 
 
 def _render_one(field: str, source: str, variables: dict) -> str:
     """Render one part, translating every failure into a TemplateRenderError."""
-    label = LABELS[field]
     template = _env(field).from_string(_parse(field, source))
     try:
         return _bounded(template.generate(variables), field)
     except (TemplateRenderError, MemoryError):  # the budget reports running out of memory
         raise
     except MissingValue as error:
-        if error.top_level:
-            message = f"The variable “{error.name}” is missing"
-        else:
-            message = f"A variable used in the {label} has no “{error.name}”"
-        raise TemplateRenderError(
-            field, f"{message}: supply it or remove it from the {label}.") from None
-    except SecurityError as error:
-        raise TemplateRenderError(
-            field, f"The {label} uses something that is not allowed in templates "
-                   f"({_sentence(error)[:-1]}).") from None
+        raise _missing(field, error) from None
+    except SecurityError as error:  # the sandbox's own refusals are in the catalogs
+        raise TemplateRenderError(field, Text(
+            N_("The %(part)s uses something that is not allowed in templates (%(detail)s)."),
+            part=part(field), detail=Text(_sentence(error)[:-1]))) from None
     except Exception as error:  # any runtime failure inside the template, e.g. 1/0
-        raise TemplateRenderError(
-            field, f"The {label} could not be rendered: {_sentence(error)}") from None
+        raise TemplateRenderError(field, Text(
+            N_("The %(part)s could not be rendered: %(detail)s"), part=part(field),
+            detail=_sentence(error))) from None
+
+
+def _missing(field: str, error: MissingValue) -> TemplateRenderError:
+    if error.top_level:
+        return TemplateRenderError(field, Text(
+            N_("The variable “%(name)s” is missing: supply it or remove it from the "
+               "%(part)s."), name=error.name, part=part(field)), missing=error.name)
+    return TemplateRenderError(field, Text(
+        N_("A variable used in the %(part)s has no “%(name)s”: supply it or remove it "
+           "from the %(part)s."), name=error.name, part=part(field)))
 
 
 @dataclass
@@ -182,36 +182,38 @@ def render_template_parts(subject: str, html: str, text: str | None,
     a variable inject mail headers, so it is refused rather than cleaned up.
     """
     if not isinstance(variables, dict) or not all(isinstance(k, str) for k in variables):
-        raise TemplateRenderError("variables", "Variables must be an object of named values.")
+        raise TemplateRenderError("variables",
+                                  Text(N_("Variables must be an object of named values.")))
     try:
         found = _RUNNER((subject, html, text, variables), seconds=BUDGET.seconds,
                         memory_bytes=BUDGET.memory_mb * 1024 * 1024)
     except BudgetExceeded as exceeded:
         raise TemplateRenderError("template", _over_budget(exceeded.what)) from None
-    if isinstance(found, tuple):  # (field, message) of a TemplateRenderError
+    if isinstance(found, tuple):  # (field, text, missing) of a TemplateRenderError
         raise TemplateRenderError(*found)
     return found
 
 
-def _over_budget(what: str) -> str:
+def _over_budget(what: str) -> Text:
     if what == "time":
-        return (f"The template takes longer than {BUDGET.seconds:g} s to render; "
-                "make its loops smaller.")
-    return (f"The template needs more than {BUDGET.memory_mb} MB of memory to render; "
-            "make the values it builds smaller.")
+        return Text(N_("The template takes longer than %(seconds)s s to render; make its "
+                       "loops smaller."), seconds=f"{BUDGET.seconds:g}")
+    return Text(N_("The template needs more than %(size)s MB of memory to render; make the "
+                   "values it builds smaller."), size=BUDGET.memory_mb)
 
 
 def render_here(subject: str, html: str, text: str | None, variables: dict):
     """The render itself (run in the budget's child): a ``RenderedMail``, or the
-    ``(field, message)`` of the ``TemplateRenderError`` it raised."""
+    ``(field, text, missing)`` of the ``TemplateRenderError`` it raised."""
     try:
         return _render_parts(subject, html, text, variables)
     except TemplateRenderError as error:
-        return error.field, error.message
+        return error.field, error.text, error.missing
     except MemoryError:
         raise  # the budget's child reports it as over budget
     except Exception as error:  # anything else still gets a readable answer, not a 500
-        return "template", f"The template could not be rendered: {_sentence(error)}"
+        return "template", Text(N_("The template could not be rendered: %(detail)s"),
+                                detail=_sentence(error)), None
 
 
 _RUNNER = BoundedRunner(render_here)
@@ -220,13 +222,14 @@ _RUNNER = BoundedRunner(render_here)
 def _render_parts(subject: str, html: str, text: str | None, variables: dict) -> RenderedMail:
     rendered_subject = _render_one("subject", subject or "", variables).strip()
     if _BAD_SUBJECT.search(rendered_subject):
-        raise TemplateRenderError(
-            "subject", "The rendered subject contains a line break or control character; "
-                       "a subject must be one line (check the values of its variables).")
+        raise TemplateRenderError("subject", Text(
+            N_("The rendered subject contains a line break or control character; a subject "
+               "must be one line (check the values of its variables).")))
     if len(rendered_subject) > MAX_SUBJECT:
-        raise TemplateRenderError(
-            "subject", f"The rendered subject is {len(rendered_subject):,} characters long; "
-                       f"a subject may have at most {MAX_SUBJECT} (check its variables).")
+        raise TemplateRenderError("subject", Text(
+            N_("The rendered subject is %(length)s characters long; a subject may have at "
+               "most %(limit)s (check its variables)."),
+            length=f"{len(rendered_subject):,}", limit=MAX_SUBJECT))
     rendered_html = _render_one("html_body", html or "", variables)
     rendered_text = _render_one("text_body", text, variables) if text else None
     return RenderedMail(rendered_subject, rendered_html, rendered_text)

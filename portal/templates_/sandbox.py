@@ -1,5 +1,6 @@
 """The Jinja sandbox mail templates run in: immutable, strict about missing names, and
 refusing operations that would build huge values (a template is run on every send).
+Its refusals are marked for the catalogs: render errors quote them in the reader's language.
 """
 
 import re
@@ -9,6 +10,8 @@ from jinja2 import StrictUndefined, UndefinedError
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
+
+from portal.i18n.marks import N_
 
 MAX_REPEAT = 100_000  # longest string or list that ``*`` may build
 MAX_POWER_BITS = 64_000  # largest integer ``**`` may build
@@ -46,7 +49,7 @@ def _refuse_wide_format(spec) -> None:
     wide_brace = any(_SIX_DIGITS.search(field.group().partition(":")[2])
                      for field in _BRACE_FIELD.finditer(spec))
     if wide_brace or _BIG_PERCENT_WIDTH.search(spec):
-        raise SecurityError("formatting to such a width")
+        raise SecurityError(N_("formatting to such a width"))
 
 
 def _capped(filter_func, limit: int = MAX_REPEAT):
@@ -56,7 +59,7 @@ def _capped(filter_func, limit: int = MAX_REPEAT):
     def run(value, width=80, *args, **kwargs):
         lines = str(value).count("\n") + 1 if filter_func.__name__ == "do_indent" else 1
         if isinstance(width, int) and width * lines > limit:
-            raise SecurityError("padding to such a width")
+            raise SecurityError(N_("padding to such a width"))
         return filter_func(value, width, *args, **kwargs)
 
     return run
@@ -74,7 +77,7 @@ class MailSandbox(ImmutableSandboxedEnvironment):
 
         def lipsum(n=5, html=True, min=20, max=100):  # noqa: A002 (Jinja's own names)
             if n > 20 or max > 200:
-                raise SecurityError("generating that much placeholder text")
+                raise SecurityError(N_("generating that much placeholder text"))
             return plain_lipsum(n, html, min, max)
 
         self.globals["lipsum"] = lipsum
@@ -100,7 +103,7 @@ class MailSandbox(ImmutableSandboxedEnvironment):
         if (getattr(__obj, "__name__", None) in _WIDTH_METHODS
                 and isinstance(getattr(__obj, "__self__", None), str)
                 and any(isinstance(arg, int) and arg > MAX_REPEAT for arg in args)):
-            raise SecurityError("padding to such a width")
+            raise SecurityError(N_("padding to such a width"))
         return super().call(__context, __obj, *args, **kwargs)
 
     def call_binop(self, context, operator, left, right):
@@ -110,10 +113,10 @@ class MailSandbox(ImmutableSandboxedEnvironment):
             for seq, count in ((left, right), (right, left)):
                 if (isinstance(seq, str | list | tuple) and isinstance(count, int)
                         and len(seq) * count > MAX_REPEAT):
-                    raise SecurityError("repeating a value that many times")
+                    raise SecurityError(N_("repeating a value that many times"))
         if (operator == "**" and isinstance(left, int) and isinstance(right, int)
                 and abs(left) > 1 and left.bit_length() * right > MAX_POWER_BITS):
-            raise SecurityError("raising to such a large power")
+            raise SecurityError(N_("raising to such a large power"))
         return super().call_binop(context, operator, left, right)
 
 

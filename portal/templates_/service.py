@@ -4,6 +4,8 @@ System-level templates are managed only by system admins, a team's templates by
 that team's admins. Everyone may *use* system templates and their own teams'.
 """
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -64,23 +66,26 @@ def get_usable_template(user, name_or_id: int | str, team_id: int | None
 def _check_scope(actor, team_id: int | None) -> None:
     if not actor.can_admin_team(team_id):
         if team_id is None:
-            raise ServiceError("Only system administrators can manage system-level "
-                               "templates. Choose one of your teams.", "team_id")
-        raise ServiceError("You cannot manage templates of that team.", "team_id")
+            raise ServiceError(_("Only system administrators can manage system-level "
+                                 "templates. Choose one of your teams."), "team_id")
+        raise ServiceError(_("You cannot manage templates of that team."), "team_id")
     if team_id is not None and db.session.get(Team, team_id) is None:
-        raise ServiceError("That team does not exist. Choose another.", "team_id")
+        raise ServiceError(_("That team does not exist. Choose another."), "team_id")
 
 
 def _duplicate_message(name: str, team_id: int | None) -> str:
-    scope = "at system level" if team_id is None else "in this team"
-    return f"A template named “{name}” already exists {scope}. Choose another name."
+    if team_id is None:
+        return _("A template named “%(name)s” already exists at system level. Choose "
+                 "another name.", name=name)
+    return _("A template named “%(name)s” already exists in this team. Choose another "
+             "name.", name=name)
 
 
 def _check_name(name: str, team_id: int | None, exclude_id: int | None) -> str:
     """Normalise spaces and refuse a name already used in the scope (any letter case)."""
     name = " ".join((name or "").split())
     if not name:
-        raise ServiceError("Enter a name for the template.", "name")
+        raise ServiceError(_("Enter a name for the template."), "name")
     query = select(MailTemplate.id).where(func.lower(MailTemplate.name) == name.lower())
     query = query.where(MailTemplate.team_id.is_(None) if team_id is None
                         else MailTemplate.team_id == team_id)
@@ -97,9 +102,9 @@ def _clean(values: dict) -> dict:
     cleaned["subject"] = (cleaned["subject"] or "").strip()
     cleaned["text_body"] = (cleaned["text_body"] or "").strip() or None
     if not cleaned["subject"] or "\r" in cleaned["subject"] or "\n" in cleaned["subject"]:
-        raise ServiceError("Enter a subject on one line.", "subject")
+        raise ServiceError(_("Enter a subject on one line."), "subject")
     if not (cleaned["html_body"] or "").strip():
-        raise ServiceError("Enter the HTML body.", "html_body")
+        raise ServiceError(_("Enter the HTML body."), "html_body")
     problems = syntax_problems(cleaned["subject"], cleaned["html_body"], cleaned["text_body"])
     if problems:
         field, message = next(iter(problems.items()))
@@ -113,7 +118,7 @@ def _clean(values: dict) -> dict:
 def save_template(actor, template: MailTemplate | None, values: dict) -> MailTemplate:
     """Create (``template`` None) or update; raises ServiceError naming the bad field."""
     if template is not None and not actor.can_admin_team(template.team_id):
-        raise ServiceError("You cannot manage this template.")
+        raise ServiceError(_("You cannot manage this template."))
     _check_scope(actor, values.get("team_id"))
     cleaned = _clean(values)
     cleaned["name"] = _check_name(cleaned["name"], cleaned["team_id"],
@@ -134,7 +139,7 @@ def save_template(actor, template: MailTemplate | None, values: dict) -> MailTem
 def delete_template(actor, template: MailTemplate) -> None:
     """Sending records keep the template's name, so deleting never breaks history."""
     if not actor.can_admin_team(template.team_id):
-        raise ServiceError("You cannot manage this template.")
+        raise ServiceError(_("You cannot manage this template."))
     db.session.delete(template)
     db.session.flush()
 
@@ -143,7 +148,8 @@ def _templates_left(team) -> str | None:
     """Team-deletion check: a team that still owns templates cannot be deleted."""
     count = db.session.scalar(select(func.count()).select_from(MailTemplate)
                               .where(MailTemplate.team_id == team.id))
-    return f"it still has {count} template(s)" if count else None
+    return ngettext("it still has %(num)d template", "it still has %(num)d templates",
+                    count) if count else None
 
 
 if _templates_left not in teams_service.EMPTY_CHECKS:

@@ -1,6 +1,7 @@
 """Template pages: list, new/edit with a live sandboxed preview, delete with confirmation."""
 
 from flask import Blueprint, flash, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.access import admin_required, get_or_404
@@ -67,7 +68,7 @@ def _preview_of(subject: str, html: str, text: str | None, sample: str) -> Previ
         return Preview()
     if (len((html or "").encode()) > MAX_BODY_BYTES or len((text or "").encode()) > MAX_BODY_BYTES
             or len(subject or "") > 998 or len(sample or "") > MAX_SAMPLE_CHARS):
-        return Preview(error="The template is too large to preview.")
+        return Preview(error=_("The template is too large to preview."))
     problems = syntax_problems(subject or "", html or "", text or None)
     if problems:
         return Preview(error=next(iter(problems.values())))
@@ -117,7 +118,7 @@ def _save(form: TemplateForm, template):
         db.session.rollback()
         getattr(form, error.field or "name").errors.append(error.message)
         return _form_page(form, template, status=422)
-    flash(f"Template “{saved.name}” saved.", "success")
+    flash(_("Template “%(name)s” saved.", name=saved.name), "success")
     return redirect(url_for("templates_.index"))
 
 
@@ -141,5 +142,5 @@ def delete(template_id: int):
     name = template.name
     service.delete_template(current_user, template)
     db.session.commit()
-    flash(f"Template “{name}” deleted.", "success")
+    flash(_("Template “%(name)s” deleted.", name=name), "success")
     return redirect(url_for("templates_.index"))

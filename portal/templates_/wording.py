@@ -4,6 +4,8 @@ Jinja's parser says "expected token 'end of print statement', got 'name'"; an ad
 writing a mail needs "Line 2 of the HTML body: “name” was not expected here; close the
 variable with }}". The sandbox still does the parsing (``check_syntax``); this module
 only rewords what it found, keeping the line (for an unclosed block, the line it opens).
+The words are ``Text``s (translated where shown); code such as ``{% endif %}`` is kept
+out of the message ids, as a value, so no translation can change it.
 """
 
 import difflib
@@ -11,8 +13,10 @@ import re
 
 from jinja2 import TemplateSyntaxError
 
-from portal.templates_.render import LABELS, check_syntax
+from portal.i18n.marks import N_
+from portal.templates_.render import check_syntax
 from portal.templates_.sandbox import environment
+from portal.templates_.text import Text, part
 
 _PARSER = environment(autoescape=False)  # parsing only: the syntax the sandbox renders
 _TAGS = ("if", "elif", "else", "endif", "for", "endfor", "set", "endset", "macro",
@@ -31,14 +35,24 @@ def syntax_problems(subject: str, html: str, text: str | None) -> dict[str, str]
 
 
 def plain_syntax_error(field: str, source: str) -> str | None:
-    """The plain message for the first syntax error in part ``field`` (None when it parses
-    or the problem is not a syntax error, like a reserved name)."""
+    """The plain message for the first syntax error in part ``field``, in the reader's
+    language (None when it parses or the problem is not a syntax error, like a reserved
+    name)."""
+    text = plain_text(field, source)
+    return str(text) if text is not None else None
+
+
+def plain_text(field: str, source: str) -> Text | None:
+    """``plain_syntax_error`` as a ``Text``, translated where it is shown."""
     try:
         _PARSER.parse(source)
     except TemplateSyntaxError as error:
         line, words = _explain(error.message or "", error.lineno or 1, source)
-        end = "" if words.endswith("?") else "."
-        return f"Line {line} of the {LABELS[field]}: {words}{end}"
+        if words.msgid.endswith("?"):
+            return Text(N_("Line %(line)s of the %(part)s: %(problem)s"), line=line,
+                        part=part(field), problem=words)
+        return Text(N_("Line %(line)s of the %(part)s: %(problem)s."), line=line,
+                    part=part(field), problem=words)
     except RecursionError:
         return None
     return None
@@ -48,9 +62,13 @@ def _tag(name: str) -> str:
     return "{% " + name + " %}"
 
 
-_CLOSERS = {"{{": "a variable’s {{ is not closed with }}",
-            "{%": "a tag’s {% is not closed with %}",
-            "{#": "a comment’s {# is not closed with #}"}
+_CLOSERS = {
+    "{{": Text(N_("a variable’s %(open)s is not closed with %(close)s"), open="{{",
+               close="}}"),
+    "{%": Text(N_("a tag’s %(open)s is not closed with %(close)s"), open="{%", close="%}"),
+    "{#": Text(N_("a comment’s %(open)s is not closed with %(close)s"), open="{#",
+               close="#}"),
+}
 
 
 def _last(opener: str):
@@ -92,52 +110,68 @@ def _assigns(tokens) -> bool:
 def _unclosed_block(found, line, source):
     tag = found["open"]
     return (_opened_on(source, tag, line),
-            f"the {_tag(tag)} block opened here is not closed with {_tag('end' + tag)}")
+            Text(N_("the %(tag)s block opened here is not closed with %(end)s"),
+                 tag=_tag(tag), end=_tag("end" + tag)))
+
+
+def _in_block(word: str, block: str, at: int) -> Text:
+    """A ``{% word %}`` that does not belong where it stands in the open ``block``."""
+    values = {"tag": _tag(word), "block": _tag(block), "line": at}
+    if word.startswith("end"):
+        return Text(N_("%(tag)s does not match the %(block)s block opened on line %(line)s; "
+                       "close that block with %(end)s first"), end=_tag("end" + block),
+                    **values)
+    if block == "if" or (block == "for" and word == "else"):
+        return Text(N_("%(tag)s cannot come after the %(else)s of the %(block)s block "
+                       "opened on line %(line)s"), **values, **{"else": _tag("else")})
+    return Text(N_("%(tag)s is not allowed in the %(block)s block opened on line %(line)s"),
+                **values)
 
 
 def _unknown_tag(found, line, source):
     word, block = found["word"], found["open"]
-    at = _opened_on(source, block, line) if block else None
-    if block and word.startswith("end"):
-        return line, (f"{_tag(word)} does not match the {_tag(block)} block opened on line "
-                      f"{at}; close that block with {_tag('end' + block)} first")
-    if block and word in ("else", "elif"):
-        if block == "if" or (block == "for" and word == "else"):
-            return line, f"{_tag(word)} cannot come after the {_tag('else')} of the " \
-                         f"{_tag(block)} block opened on line {at}"
-        return line, f"{_tag(word)} is not allowed in the {_tag(block)} block opened on line {at}"
+    if block and (word.startswith("end") or word in ("else", "elif")):
+        return line, _in_block(word, block, _opened_on(source, block, line))
     if word.startswith("end") and word[3:] in _TAGS:
-        return line, f"{_tag(word)} has no {_tag(word[3:])} before it to close"
+        return line, Text(N_("%(tag)s has no %(opener)s before it to close"), tag=_tag(word),
+                          opener=_tag(word[3:]))
     if word in ("else", "elif"):
-        return line, f"{_tag(word)} must be inside an {_tag('if')} block"
+        return line, Text(N_("%(tag)s must be inside an %(if)s block"), tag=_tag(word),
+                          **{"if": _tag("if")})
     guess = difflib.get_close_matches(word, _TAGS, n=1, cutoff=0.6)
-    hint = f"did you mean {_tag(guess[0])}?" if guess else "check its spelling"
-    return line, f"{_tag(word)} is not a known tag; {hint}"
+    if guess:
+        return line, Text(N_("%(tag)s is not a known tag; did you mean %(guess)s?"),
+                          tag=_tag(word), guess=_tag(guess[0]))
+    return line, Text(N_("%(tag)s is not a known tag; check its spelling"), tag=_tag(word))
 
 
-_TOKENS = {"integer": "a number", "float": "a number", "string": "a quoted text",
-           "end of statement block": "the end of the tag (%})",
-           "end of print statement": "the closing }}"}
+_TOKENS = {"integer": Text(N_("a number")), "float": Text(N_("a number")),
+           "string": Text(N_("a quoted text")),
+           "end of statement block": Text(N_("the end of the tag (%(close)s)"), close="%}"),
+           "end of print statement": Text(N_("the closing %(close)s"), close="}}")}
 
 
-def _describe(what: str, wanted: bool = False) -> str:
+def _describe(what: str, wanted: bool = False) -> Text | str:
     """A parser token as the writer sees it: “total”, a number, the closing }}. (Jinja
     names a found name by its text, so only a wanted "name" means any name.)"""
     if wanted and what == "name":
-        return "a name"
+        return Text(N_("a name"))
     return _TOKENS.get(what, f"“{what}”")
 
 
-def _say(words: str):
-    """Handler that keeps Jinja's line and says ``words``, filled with the match's
-    ``got``/``want`` tokens described and its other groups as they are."""
+def _say(msgid: str, **code):
+    """Handler that keeps Jinja's line and says ``msgid``, filled with ``code`` (samples
+    shown as they are), the match's ``got``/``want`` tokens described and its other
+    groups as they are."""
     def say(found, line, _source):
         values = {key: _describe(value, key == "want") if key in ("got", "want") else value
                   for key, value in found.groupdict().items()}
-        return line, words.format(**values)
+        return line, Text(msgid, **code, **values)
     return say
 
 
+_NAME = "{{ name }}"
+_IF = "{% if name %}"
 _STUMBLED = re.compile(r"unexpected '|expected token ")
 _RULES = [(re.compile(pattern, re.S), handler) for pattern, handler in (
     (r"Unexpected end of template\..*needs to be closed is '(?P<open>\w+)'", _unclosed_block),
@@ -146,48 +180,57 @@ _RULES = [(re.compile(pattern, re.S), handler) for pattern, handler in (
     (r"unexpected end of template, expected 'end of print statement'", _last("{{")),
     (r"unexpected end of template, expected 'end of statement block'", _last("{%")),
     (r"Missing end of comment tag", _last("{#")),
-    (r"Missing end of raw directive", _say("a {{% raw %}} block is not closed with "
-                                           "{{% endraw %}}")),
+    (r"Missing end of raw directive", _say(N_("a %(raw)s block is not closed with %(end)s"),
+                                           raw=_tag("raw"), end=_tag("endraw"))),
     (r"Expected an expression, got 'end of print statement'",
-     _say("there is nothing between {{{{ and }}}}; write a variable name, like {{{{ name }}}}")),
+     _say(N_("there is nothing between %(open)s and %(close)s; write a variable name, like "
+             "%(example)s"), open="{{", close="}}", example=_NAME)),
     (r"Expected an expression, got 'end of statement block'",
-     _say("the tag is missing its condition or value, like {{% if name %}} or "
-          "{{% for item in items %}}")),
+     _say(N_("the tag is missing its condition or value, like %(example)s or %(loop)s"),
+          example=_IF, loop="{% for item in items %}")),
     (r"unexpected 'end of (print statement|statement block)'",
-     _say("the expression stops too early; something is missing after the last operator "
-          "(such as +, ==, ~ or “if”)")),
+     _say(N_("the expression stops too early; something is missing after the last operator "
+             "(such as +, ==, ~ or “if”)"))),
     (r"expected token 'name', got 'end of print statement'",
-     _say("a name is missing before }}}} (after a | or a dot)")),
+     _say(N_("a name is missing before %(close)s (after a | or a dot)"), close="}}")),
     (r"unexpected '[})\]]', expected '(?P<close>[)\]])'",
-     _say("an opening bracket is not closed with “{close}” before the braces")),
-    (r"unexpected '\}'", _say("unexpected “}}”; check the braces: a variable is written "
-                              "{{{{ name }}}} and a tag {{% if name %}}")),
-    (r"unexpected '(?P<char>.+)'$", _say("unexpected “{char}”; check for a missing or extra "
-                                         "bracket, quote or brace")),
+     _say(N_("an opening bracket is not closed with “%(close)s” before the braces"))),
+    (r"unexpected '\}'", _say(N_("unexpected “%(char)s”; check the braces: a variable is "
+                                 "written %(variable)s and a tag %(example)s"),
+                              char="}", variable=_NAME, example=_IF)),
+    (r"unexpected '(?P<char>.+)'$", _say(N_("unexpected “%(char)s”; check for a missing or "
+                                            "extra bracket, quote or brace"))),
     (r"expected token 'end of print statement', got '(?P<got>.+)'",
-     _say("{got} was not expected here; close the variable with }}}}, and write a name "
-          "without spaces (first_name, not first name)")),
-    (r"expected token ':', got", _say("“{{{{” inside a variable; write a variable with one "
-                                     "pair of double braces, like {{{{ name }}}}")),
+     _say(N_("%(got)s was not expected here; close the variable with %(close)s, and write a "
+             "name without spaces (%(good)s, not %(bad)s)"),
+          close="}}", good="first_name", bad="first name")),
+    (r"expected token ':', got", _say(N_("“%(open)s” inside a variable; write a variable with "
+                                         "one pair of double braces, like %(example)s"),
+                                      open="{{", example=_NAME)),
     (r"expected token 'end of statement block', got '='",
-     _say("a single “=” cannot compare values; write ==, like {{% if status == 'paid' %}}")),
+     _say(N_("a single “=” cannot compare values; write ==, like %(example)s"),
+          example="{% if status == 'paid' %}")),
     (r"expected token 'end of statement block', got '(?P<got>.+)'",
-     _say("{got} was not expected in this tag; close the tag with %}}")),
+     _say(N_("%(got)s was not expected in this tag; close the tag with %(close)s"),
+          close="%}")),
     (r"expected token 'in', got '(?P<got>.+)'",
-     _say("a {{% for %}} tag is written {{% for item in items %}}, with “in”, not {got}")),
+     _say(N_("a %(tag)s tag is written %(example)s, with “in”, not %(got)s"),
+          tag=_tag("for"), example="{% for item in items %}")),
     (r"unexpected char ['\"](?P<quote>['\"])['\"] at \d+",
-     _say("a text in quotes is not closed: every {quote} needs a matching {quote}")),
+     _say(N_("a text in quotes is not closed: every %(quote)s needs a matching %(quote)s"))),
     (r"unexpected char ['\"](?P<char>.)['\"] at \d+",
-     _say("the character “{char}” cannot be used inside {{{{ }}}} or {{% %}}")),
-    (r"tag name expected", _say("{{% %}} needs a tag name, like {{% if name %}}")),
-    (r"expected name or number", _say("a dot must be followed by a name, like "
-                                      "{{{{ customer.name }}}}")),
+     _say(N_("the character “%(char)s” cannot be used inside %(variable)s or %(tag)s"),
+          variable="{{ }}", tag="{% %}")),
+    (r"tag name expected", _say(N_("%(tag)s needs a tag name, like %(example)s"),
+                                tag="{% %}", example=_IF)),
+    (r"expected name or number", _say(N_("a dot must be followed by a name, like "
+                                         "%(example)s"), example="{{ customer.name }}")),
     (r"expected token '(?P<want>.+)', got '(?P<got>.+)'",
-     _say("expected {want} but found {got}")),
+     _say(N_("expected %(want)s but found %(got)s"))),
 )]
 
 
-def _unclosed_on(line: int, source: str) -> str | None:
+def _unclosed_on(line: int, source: str) -> Text | None:
     """On the error's line, a ``{{`` or ``{%`` left open (``{{ name </p>``, ``{% if x }}``)
     is the likely cause of what the parser stumbled over next."""
     lines = source.split("\n")  # counted as Jinja counts them
@@ -198,7 +241,7 @@ def _unclosed_on(line: int, source: str) -> str | None:
     return None
 
 
-def _explain(message: str, line: int, source: str) -> tuple[int, str]:
+def _explain(message: str, line: int, source: str) -> tuple[int, Text]:
     """(line, words) for one Jinja parser message; unknown ones keep Jinja's wording."""
     if _STUMBLED.match(message):
         unclosed = _unclosed_on(line, source)
@@ -208,4 +251,5 @@ def _explain(message: str, line: int, source: str) -> tuple[int, str]:
         found = pattern.match(message)
         if found:
             return handler(found, line, source)
-    return line, f"this cannot be read as a template ({message.strip().rstrip('.')})"
+    return line, Text(N_("this cannot be read as a template (%(detail)s)"),
+                      detail=message.strip().rstrip("."))

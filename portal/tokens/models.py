@@ -6,11 +6,13 @@ to call the API; the secret itself is shown once, when the token is created.
 
 from datetime import datetime
 
+from flask_babel import gettext
 from sqlalchemy import ForeignKey, String, delete, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.dbtypes import UTCDateTime, utcnow
 from portal.extensions import db
+from portal.i18n.marks import N_
 from portal.teams.models import Team, TeamScoped
 
 
@@ -18,7 +20,7 @@ class ApiToken(TeamScoped, db.Model):
     """``team_id`` None means system scope: every team's senders and records."""
 
     __tablename__ = "api_tokens"
-    SYSTEM_LABEL = "System (all teams)"
+    SYSTEM_LABEL = N_("System (all teams)")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
@@ -31,6 +33,11 @@ class ApiToken(TeamScoped, db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     created_by = relationship("User", lazy="joined")
+
+    @property
+    def scope_label(self) -> str:
+        """The team's name, or "System (all teams)" in the reader's language."""
+        return self.team.name if self.team is not None else gettext(self.SYSTEM_LABEL)
 
     @property
     def is_active(self) -> bool:

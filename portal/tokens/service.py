@@ -6,6 +6,8 @@ import hmac
 import secrets
 from datetime import timedelta
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from portal.dbtypes import utcnow
@@ -43,20 +45,20 @@ def managed_tokens(user) -> list[ApiToken]:
 def _check_name(name: str) -> str:
     name = " ".join((name or "").split())
     if not name:
-        raise ServiceError("Enter a name that says which system uses the token.", "name")
+        raise ServiceError(_("Enter a name that says which system uses the token."), "name")
     if len(name) > 120:
-        raise ServiceError("Name must be at most 120 characters.", "name")
+        raise ServiceError(_("Name must be at most 120 characters."), "name")
     return name
 
 
 def create_token(actor, name: str, team_id: int | None) -> tuple[ApiToken, str]:
     """A new token and its secret. The secret is not stored: show it once, then drop it."""
     if not actor.can_admin_team(team_id):
-        raise ServiceError("Only system administrators can create system tokens."
-                           if team_id is None else "You cannot manage tokens of that team.",
+        raise ServiceError(_("Only system administrators can create system tokens.")
+                           if team_id is None else _("You cannot manage tokens of that team."),
                            "team_id")
     if team_id is not None and db.session.get(Team, team_id) is None:
-        raise ServiceError("That team does not exist. Choose another.", "team_id")
+        raise ServiceError(_("That team does not exist. Choose another."), "team_id")
     secret = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(name=_check_name(name), team_id=team_id, token_hash=hash_secret(secret),
                      prefix=secret[:DISPLAY_CHARS], created_by_user_id=actor.id)
@@ -68,7 +70,7 @@ def create_token(actor, name: str, team_id: int | None) -> tuple[ApiToken, str]:
 def revoke_token(actor, token: ApiToken) -> ApiToken:
     """Revoking is final and takes effect on the next API call; revoking twice is harmless."""
     if not actor.can_admin_team(token.team_id):
-        raise ServiceError("You cannot manage this token.")
+        raise ServiceError(_("You cannot manage this token."))
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         db.session.flush()
@@ -84,7 +86,7 @@ def revoke_team_tokens(actor, team_id: int) -> int:
     """Revoke every active token of a team at once (system admins only), e.g. when a
     system that held them is retired or a secret may have leaked; returns how many."""
     if not actor.is_system_admin:
-        raise ServiceError("Only system administrators can revoke all of a team's tokens.")
+        raise ServiceError(_("Only system administrators can revoke all of a team's tokens."))
     tokens = active_team_tokens(team_id)
     for token in tokens:
         revoke_token(actor, token)
@@ -115,7 +117,8 @@ def authenticate(secret: str | None) -> ApiToken | None:
 def _tokens_left(team) -> str | None:
     count = db.session.scalar(select(func.count()).select_from(ApiToken).where(
         ApiToken.team_id == team.id, ApiToken.revoked_at.is_(None)))
-    return f"it still has {count} API token(s)" if count else None
+    return ngettext("it still has %(num)d API token", "it still has %(num)d API tokens",
+                    count) if count else None
 
 
 teams_service.EMPTY_CHECKS.append(_tokens_left)

@@ -1,6 +1,8 @@
 """Token pages: list, create (the secret is shown once), revoke with confirmation."""
 
 from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from portal.access import admin_required, get_or_404, system_admin_required
@@ -70,8 +72,8 @@ def revoke(token_id: int):
         return render("tokens/revoke.html", token=token)
     service.revoke_token(current_user, token)
     db.session.commit()
-    flash(f"Token “{token.name}” revoked. Systems using it can no longer send mail.",
-          "success")
+    flash(_("Token “%(name)s” revoked. Systems using it can no longer send mail.",
+            name=token.name), "success")
     return redirect(url_for("tokens.index"))
 
 
@@ -85,6 +87,7 @@ def revoke_team(team_id: int):
                       tokens=service.active_team_tokens(team.id))
     count = service.revoke_team_tokens(current_user, team.id)
     db.session.commit()
-    flash(f"Revoked {count} token{'' if count == 1 else 's'} of team “{team.name}”.",
+    flash(ngettext("Revoked %(num)d token of team “%(team)s”.",
+                   "Revoked %(num)d tokens of team “%(team)s”.", count, team=team.name),
           "success")
     return redirect(url_for("teams.show", team_id=team.id))
