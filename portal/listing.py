@@ -1,14 +1,16 @@
 """Shared pieces of the filtered, newest-first listings (sending records, audit trail,
-users): inclusive UTC date ranges, tidy URL arguments, opaque keyset cursors and
-substring search."""
+users): inclusive date ranges in the reader's time zone, tidy URL arguments, opaque
+keyset cursors and substring search."""
 
 import base64
 from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, or_
 
 from portal.bounds import FIRST_DAY, LAST_DAY, day_in_range, parse_id
+from portal.i18n import zones
 
 MAX_TEXT = 200
 
@@ -21,8 +23,9 @@ def contains(column, text: str):
 
 
 def day_start(day: date) -> datetime:
-    """Days are UTC days, the zone every time in the portal is stored and shown in."""
-    return datetime.combine(day, time.min, tzinfo=UTC)
+    """The UTC instant ``day`` begins in the reader's time zone (times are stored in UTC,
+    days are the reader's)."""
+    return zones.day_start(day)
 
 
 @dataclass
@@ -39,15 +42,15 @@ class DateRangeFilters:
                 try:
                     day = date.fromisoformat(raw)
                 except ValueError:
-                    errors[name] = "Enter a date like 2026-01-31."
+                    errors[name] = _("Enter a date like %(example)s.", example="2026-01-31")
                     continue
                 if day_in_range(day):
                     setattr(self, name, day)
                 else:
-                    errors[name] = (f"Enter a date between {FIRST_DAY.isoformat()} and "
-                                    f"{LAST_DAY.isoformat()}.")
+                    errors[name] = _("Enter a date between %(first)s and %(last)s.",
+                                     first=FIRST_DAY.isoformat(), last=LAST_DAY.isoformat())
         if self.date_from and self.date_to and self.date_from > self.date_to:
-            errors["date_to"] = "“To” must not be before “From”."
+            errors["date_to"] = _("“To” must not be before “From”.")
             self.date_to = None
 
     def date_clauses(self, query, column):
@@ -55,7 +58,7 @@ class DateRangeFilters:
         if self.date_from:
             query = query.where(column >= day_start(self.date_from))
         if self.date_to:
-            query = query.where(column < day_start(self.date_to + timedelta(1)))
+            query = query.where(column < zones.day_end(self.date_to))
         return query
 
     def as_args(self) -> dict:

@@ -15,8 +15,10 @@ and structure without its styles, the safe choice for HTML being edited.
 
 from flask import Flask, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext as _
 
 from portal import jsonsafe
+from portal.i18n.marks import N_
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -88,7 +90,7 @@ class HttpsAwareSessionInterface(SecureCookieSessionInterface):
             mark_cookies_secure(response)
 
 
-NUL_REFUSED = "Text may not contain NUL characters (\\0). Remove them and send again."
+NUL_REFUSED = N_("Text may not contain NUL characters (\\0). Remove them and send again.")
 
 
 def _has_nul(value) -> bool:
@@ -113,11 +115,12 @@ def _refuse_nul():
         try:
             values.append(jsonsafe.loads(request.get_data(cache=True)))
         except jsonsafe.TooDeep as error:
-            return error_response(400, f"The JSON body is not accepted: {error}.")
+            return error_response(400, _("The JSON body is not accepted: %(reason)s.",
+                                         reason=str(error)))
         except ValueError:
             pass  # other malformed JSON: the endpoint reports it in its own terms
     if any(_has_nul(value) for value in values):
-        return error_response(400, NUL_REFUSED)
+        return error_response(400, _(NUL_REFUSED))
     return None
 
 

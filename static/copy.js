@@ -1,16 +1,23 @@
 // Copy buttons: <button type="button" data-copy="INPUT-ID" data-copy-status="STATUS-ID">.
 // Copies the input's value with the Clipboard API; where that is unavailable or refused,
 // selects the text so Ctrl+C copies it. The result is announced in the status element
-// (an aria-live region); its wording comes from data-copied / data-copy-select if given.
+// (an aria-live region); its wording comes from the button's data-copied /
+// data-copy-select if given, else from <body data-msg-copied / data-msg-copy-select>
+// (base.html, in the reader's language), else English.
 (function () {
   "use strict";
+  function wording(button, name, bodyName, fallback) {
+    return button.getAttribute(name) ||
+      (document.body && document.body.getAttribute(bodyName)) || fallback;
+  }
   function announce(button, ok) {
     var status = document.getElementById(button.getAttribute("data-copy-status"));
     if (!status) { return; }
     status.textContent = "";  // a repeated message must still be announced
     window.setTimeout(function () {
-      status.textContent = ok ? (button.getAttribute("data-copied") || "Copied")
-        : (button.getAttribute("data-copy-select") || "Selected: press Ctrl+C to copy");
+      status.textContent = ok ? wording(button, "data-copied", "data-msg-copied", "Copied")
+        : wording(button, "data-copy-select", "data-msg-copy-select",
+                  "Selected: press Ctrl+C to copy");
     }, 50);
   }
   function selectText(button, input) {

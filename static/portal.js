@@ -1,10 +1,16 @@
 // Shows a readable message when an htmx request fails instead of silently doing nothing.
+// The wording comes from <body data-msg-failed / data-msg-offline> (rendered in the
+// reader's language by base.html); English is the fallback.
 (function () {
   "use strict";
-  function show(text) {
+  function text(name, fallback) {
+    var value = document.body && document.body.getAttribute(name);
+    return value || fallback;
+  }
+  function show(message) {
     var box = document.getElementById("htmx-error");
     if (!box) { return; }
-    box.textContent = text;
+    box.textContent = message;
     box.hidden = false;
   }
   function hide() {
@@ -16,9 +22,12 @@
     var xhr = event.detail.xhr;
     var doc = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
     var panel = doc.querySelector(".error-panel p");
-    show(panel ? panel.textContent : "The request failed (" + xhr.status + "). Reload the page and try again.");
+    var failed = text("data-msg-failed",
+      "The request failed ({status}). Reload the page and try again.");
+    show(panel ? panel.textContent : failed.replace("{status}", String(xhr.status)));
   });
   document.addEventListener("htmx:sendError", function () {
-    show("The portal could not be reached. Check your connection and try again.");
+    show(text("data-msg-offline",
+      "The portal could not be reached. Check your connection and try again."));
   });
 })();

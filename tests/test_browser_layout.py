@@ -136,3 +136,34 @@ def test_back_and_forward_restore_the_filter_boxes(browser, portal_server, lived
     expect(page.locator("table.records tbody tr")).to_have_count(1)
     assert errors == [] and page.evaluate("window.__csp") == []
     context.close()
+
+
+@pytest.mark.parametrize("locale, lang, word", [("zh_Hans_CN", "zh-Hans", "发件人"),
+                                                ("zh_Hant_TW", "zh-Hant", "發件人")])
+@pytest.mark.parametrize("width", WIDTHS)
+def test_chinese_pages_fit_and_stay_clean(browser, app, portal_server, lived_in, width,
+                                          locale, lang, word):
+    """The same walk in each Chinese locale: longer or denser text must not break the
+    one-line header or push a page sideways."""
+    from portal.auth.models import User
+
+    with app.app_context():
+        for user in db.session.scalars(db.select(User)):
+            user.locale = locale
+        db.session.commit()
+    heights, problems = set(), []
+    for username, paths in (("root", [*ADMIN_PAGES, f"/teams/{lived_in['red']}"]),
+                            ("red_agent", AGENT_PAGES)):
+        context, page, errors = _signed_in(browser, portal_server, username, width)
+        seen = _walk(page, portal_server, paths, f"{locale}_{width}_{username}")
+        assert page.evaluate("document.documentElement.lang") == lang
+        expect(page.locator("header")).to_contain_text(word if username == "root" else "")
+        for path, (header, page_width, csp) in seen.items():
+            heights.add(header)
+            if page_width > width:
+                problems.append(f"{username} {path}: {page_width} px wide")
+            problems.extend(f"{username} {path}: CSP {v}" for v in csp)
+        problems.extend(f"{username}: console {text}" for text in errors)
+        context.close()
+    assert problems == []
+    assert len(heights) == 1 and heights.pop() <= 64, heights

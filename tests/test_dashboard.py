@@ -62,7 +62,7 @@ def test_figures_count_the_last_day_and_the_queue(client, world, add):
     assert _stat(body, "partly sent in 24 h") == "1"
     assert _stat(body, "unknown in 24 h") == "1"
     assert _stat(body, "waiting to be sent") == "2"
-    assert "oldest <span" in body and "2 d ago" in body  # the retrying one, 50 h old
+    assert "oldest <span" in body and "2d ago" in body  # the retrying one, 50 h old
 
 
 def test_team_admin_sees_only_their_teams(client, world, add):

@@ -2,17 +2,20 @@
 
 from urllib.parse import urlsplit
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.auth.models import User
 from portal.extensions import db
+from portal.i18n.marks import N_
 
 # Checked against when the user does not exist, so both paths cost the same time.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
-BAD_CREDENTIALS = "Wrong username or password."
-DEACTIVATED = "This account is deactivated. Ask a system administrator to reactivate it."
+# Marked here, translated where shown (``authenticate`` runs inside a request).
+BAD_CREDENTIALS = N_("Wrong username or password.")
+DEACTIVATED = N_("This account is deactivated. Ask a system administrator to reactivate it.")
 
 
 def find_user(username: str) -> User | None:
@@ -26,11 +29,11 @@ def authenticate(username: str, password: str) -> tuple[User | None, str | None]
     user = find_user(username)
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
-        return None, BAD_CREDENTIALS
+        return None, _(BAD_CREDENTIALS)
     if not user.check_password(password):
-        return None, BAD_CREDENTIALS
+        return None, _(BAD_CREDENTIALS)
     if not user.active:
-        return None, DEACTIVATED
+        return None, _(DEACTIVATED)
     return user, None
 
 

@@ -1,6 +1,7 @@
-"""Sign in and sign out."""
+"""Sign in and sign out, and the sign-in page's language switcher."""
 
-from flask import Blueprint, flash, redirect, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.auth import sessions, throttle
@@ -9,6 +10,8 @@ from portal.auth.service import authenticate, safe_next
 from portal.errors import error_response
 from portal.extensions import db
 from portal.htmx import render
+from portal.i18n import SESSION_KEY
+from portal.i18n.locales import HTML_LANG, valid_locale
 
 bp = Blueprint("auth", __name__)
 
@@ -27,18 +30,21 @@ def login():
     if form.validate_on_submit():
         user, error = authenticate(form.username.data, form.password.data)
         if user is not None:
-            session.clear()  # nothing from before sign-in carries over
+            locale = session.get(SESSION_KEY)
+            session.clear()  # nothing from before sign-in carries over…
+            if valid_locale(locale):
+                session[SESSION_KEY] = locale  # …but the language picked on this page
             sessions.start(user)
             db.session.commit()
             login_user(user, remember=form.remember.data)
-            flash(f"Signed in as {user.display_name}.", "success")
+            flash(_("Signed in as %(name)s.", name=user.display_name), "success")
             target = safe_next(form.next.data) or url_for("home.index")
             return redirect(target, code=303)
         form.password.errors.append(error)
         throttle.record_failure(request.remote_addr, form.username.data)
         db.session.commit()
     status = 422 if request.method == "POST" else 200
-    return render("auth/login.html", form=form, status=status)
+    return render("auth/login.html", form=form, status=status, html_langs=HTML_LANG)
 
 
 @bp.post("/logout")
@@ -48,7 +54,7 @@ def logout():
     sessions.end(current_user)
     db.session.commit()
     logout_user()
-    flash("You are signed out.", "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"), code=303)
 
 
@@ -59,5 +65,17 @@ def logout_everywhere():
     sessions.end_all(current_user)
     db.session.commit()
     logout_user()
-    flash("You are signed out on every browser and device.", "info")
+    flash(_("You are signed out on every browser and device."), "info")
     return redirect(url_for("auth.login"), code=303)
+
+
+@bp.get("/language/<code>")
+def language(code: str):
+    """The sign-in page's switcher: remember ``code`` for this browser's session and go
+    back to ``next`` (a path on this site, else the sign-in page). A signed-in user's own
+    choice on their profile still comes first."""
+    locale = valid_locale(code)
+    if locale is None:
+        abort(404)
+    session[SESSION_KEY] = locale
+    return redirect(safe_next(request.args.get("next")) or url_for("auth.login"), code=303)

@@ -5,6 +5,8 @@ mail waits to be retried (paused after an error), its last check failed, it was
 never checked, or a team the admin manages has no default sender at all.
 """
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from portal.extensions import db
@@ -12,10 +14,6 @@ from portal.home.dashboard import Attention, SenderDay
 from portal.outbox.models import Message
 from portal.senders.models import Sender
 from portal.teams.models import Team
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _retrying(user) -> dict:
@@ -30,18 +28,18 @@ def _sender_reasons(sender: Sender, day: SenderDay | None, retrying: int) -> lis
     found = []
     if day and day.total and day.counts["sent"] == 0 and day.counts["partial"] == 0:
         failed = day.counts["failed"] + day.counts["unknown"]
-        found.append(Attention(sender, "failing",
-                               f"{_plural(failed, 'message')} failed in the last 24 h and "
-                               "none was delivered."))
+        found.append(Attention(sender, "failing", ngettext(
+            "%(num)d message failed in the last 24 h and none was delivered.",
+            "%(num)d messages failed in the last 24 h and none was delivered.", failed)))
     if retrying:
-        found.append(Attention(sender, "paused",
-                               f"{_plural(retrying, 'message')} waiting to be retried after "
-                               "a delivery error."))
+        found.append(Attention(sender, "paused", ngettext(
+            "%(num)d message waiting to be retried after a delivery error.",
+            "%(num)d messages waiting to be retried after a delivery error.", retrying)))
     checked_at = getattr(sender, "last_check_at", None)
     if checked_at is None:
-        found.append(Attention(sender, "untested", "Never tested: run Test connection."))
+        found.append(Attention(sender, "untested", _("Never tested: run Test connection.")))
     elif getattr(sender, "last_check_ok", None) is False:
-        found.append(Attention(sender, "check-failed", "The last check failed."))
+        found.append(Attention(sender, "check-failed", _("The last check failed.")))
     return found
 
 
@@ -53,13 +51,13 @@ def _missing_defaults(user) -> list[Attention]:
         return []
     found = []
     if user.is_system_admin:
-        found.append(Attention(None, "no-default", "There is no system default sender."))
+        found.append(Attention(None, "no-default", _("There is no system default sender.")))
     teams = db.session.scalars(select(Team).where(Team.managed_by(user))
                                .order_by(func.lower(Team.name)))
     for team in teams:
         if team.id not in defaults:
             found.append(Attention(None, "no-default",
-                                   f"Team “{team.name}” has no default sender."))
+                                   _("Team “%(name)s” has no default sender.", name=team.name)))
     return found
 
 

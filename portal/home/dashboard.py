@@ -8,11 +8,13 @@ senders and an agent's only the mail they sent.
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.health import service as health
+from portal.i18n.marks import N_
 from portal.outbox.lifecycle import FINAL, PENDING
 from portal.outbox.models import Message
 from portal.senders.models import Sender
@@ -54,13 +56,16 @@ class Attention:
 
     @property
     def badge(self) -> tuple[str, str]:
-        """(pill class, short label) for the list."""
-        return BADGES[self.kind]
+        """(pill class, short label in the reader's language) for the list."""
+        pill, label = BADGES[self.kind]
+        return pill, gettext(label)
 
 
-BADGES = {"failing": ("pill-failing", "failing"), "check-failed": ("pill-failing", "check failed"),
-          "paused": ("pill-paused", "paused"), "untested": ("pill-untested", "never tested"),
-          "no-default": ("pill-failing", "missing")}
+BADGES = {"failing": ("pill-failing", N_("failing")),
+          "check-failed": ("pill-failing", N_("check failed")),
+          "paused": ("pill-paused", N_("paused")),
+          "untested": ("pill-untested", N_("never tested")),
+          "no-default": ("pill-failing", N_("missing"))}
 
 
 def queue(user) -> Queue:

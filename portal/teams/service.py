@@ -3,6 +3,8 @@ team owns (its senders, templates and API tokens) for the team pages."""
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from portal.errors import ServiceError
@@ -13,7 +15,7 @@ from portal.templates_.models import MailTemplate
 from portal.tokens.models import ApiToken
 
 # Other features add checks here: each takes a team and returns a reason it is
-# not empty (e.g. "it still has 2 senders"), or None.
+# not empty (e.g. "it still has 2 senders", translated with ``ngettext``), or None.
 EMPTY_CHECKS = []
 
 
@@ -69,12 +71,13 @@ def holding_counts(team_ids) -> dict[int, dict[str, int]]:
 def _check_name(name: str, exclude_id: int | None = None) -> str:
     name = " ".join(name.split())
     if not name:
-        raise ServiceError("Enter a team name.", "name")
+        raise ServiceError(_("Enter a team name."), "name")
     query = select(Team.id).where(func.lower(Team.name) == name.lower())
     if exclude_id is not None:
         query = query.where(Team.id != exclude_id)
     if db.session.scalar(query) is not None:
-        raise ServiceError(f"A team named “{name}” already exists. Choose another name.", "name")
+        raise ServiceError(_("A team named “%(name)s” already exists. Choose another name.",
+                             name=name), "name")
     return name
 
 
@@ -98,11 +101,12 @@ def delete_team(actor, team: Team) -> None:
     _require_system_admin(actor)
     reasons = []
     if team.memberships:
-        reasons.append(f"it still has {len(team.memberships)} member(s)")
+        reasons.append(ngettext("it still has %(num)d member", "it still has %(num)d members",
+                                len(team.memberships)))
     reasons.extend(r for r in (check(team) for check in EMPTY_CHECKS) if r)
     if reasons:
-        raise ServiceError(f"“{team.name}” cannot be deleted: {'; '.join(reasons)}. "
-                           "Remove those first.")
+        raise ServiceError(_("“%(name)s” cannot be deleted: %(reasons)s. Remove those first.",
+                             name=team.name, reasons=_("; ").join(reasons)))
     db.session.delete(team)
     db.session.flush()
 

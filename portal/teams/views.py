@@ -1,6 +1,7 @@
 """Team pages: system admins create, rename and delete; team admins see their teams."""
 
 from flask import Blueprint, abort, flash, redirect, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.access import admin_required, get_or_404, system_admin_required
@@ -50,7 +51,7 @@ def create():
         try:
             team = service.create_team(current_user, form.name.data)
             db.session.commit()
-            flash(f"Team “{team.name}” created.", "success")
+            flash(_("Team “%(name)s” created.", name=team.name), "success")
             return _after_change()
         except ServiceError as error:
             db.session.rollback()
@@ -90,7 +91,7 @@ def rename(team_id: int):
         try:
             service.rename_team(current_user, team, form.name.data)
             db.session.commit()
-            flash(f"Team renamed to “{team.name}”.", "success")
+            flash(_("Team renamed to “%(name)s”.", name=team.name), "success")
             return _row(team)
         except ServiceError as error:
             db.session.rollback()
@@ -107,7 +108,7 @@ def delete(team_id: int):
     try:
         service.delete_team(current_user, team)
         db.session.commit()
-        flash(f"Team “{name}” deleted.", "success")
+        flash(_("Team “%(name)s” deleted.", name=name), "success")
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "error")

@@ -8,10 +8,14 @@ have been set in the browser.
 import secrets
 import string
 
+from portal.i18n.marks import N_
+
 MIN_LENGTH = 8
 MAX_LENGTH = 256
-LENGTH_MESSAGE = f"Password must be {MIN_LENGTH} to {MAX_LENGTH} characters."
-EMPTY_MESSAGE = "Enter a password."
+# In English for the command line; pages show them with ``lazy_gettext`` (see the forms).
+LENGTH_TEMPLATE = N_("Password must be %(min)d to %(max)d characters.")
+LENGTH_MESSAGE = LENGTH_TEMPLATE % {"min": MIN_LENGTH, "max": MAX_LENGTH}
+EMPTY_MESSAGE = N_("Enter a password.")
 
 # Letters and digits only: nothing to quote in a shell, nothing mistaken for an option.
 _ALPHABET = string.ascii_letters + string.digits

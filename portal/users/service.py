@@ -2,6 +2,7 @@
 
 import re
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from portal.auth import sessions
@@ -9,11 +10,12 @@ from portal.auth.models import ROLES, User
 from portal.auth.service import find_user
 from portal.errors import ServiceError
 from portal.extensions import db
+from portal.i18n.marks import N_
 from portal.listing import contains
 from portal.teams.models import Membership, Team
 
 USERNAME_PATTERN = r"^[A-Za-z0-9._@-]+$"
-USERNAME_MESSAGE = "Username may contain letters, digits and . _ @ - only."
+USERNAME_MESSAGE = N_("Username may contain letters, digits and . _ @ - only.")
 
 
 def list_users(page: int, per_page: int, search: str = "") -> tuple[list[User], bool]:
@@ -30,14 +32,15 @@ def create_user(*, username: str, password: str, display_name: str | None = None
                 email: str | None = None, is_system_admin: bool = False) -> User:
     username = username.strip()
     if not username:
-        raise ServiceError("Enter a username.", "username")
+        raise ServiceError(_("Enter a username."), "username")
     if len(username) > 64 or not re.match(USERNAME_PATTERN, username):
-        raise ServiceError(USERNAME_MESSAGE if len(username) <= 64
-                           else "Username must be at most 64 characters.", "username")
+        raise ServiceError(_(USERNAME_MESSAGE) if len(username) <= 64
+                           else _("Username must be at most 64 characters."), "username")
     if find_user(username) is not None:
-        raise ServiceError(f"The username “{username}” is taken. Choose another.", "username")
+        raise ServiceError(_("The username “%(name)s” is taken. Choose another.",
+                             name=username), "username")
     if len(password) < 8:
-        raise ServiceError("Password must be at least 8 characters.", "password")
+        raise ServiceError(_("Password must be at least 8 characters."), "password")
     user = User(username=username, display_name=(display_name or username).strip(),
                 email=(email or None), is_system_admin=is_system_admin, active=True)
     user.set_password(password)
@@ -51,10 +54,11 @@ def update_user(actor, user: User, *, display_name: str, email: str | None,
     """Refuses changes that would leave the portal without an active system admin."""
     losing_admin = user.is_system_admin and user.active and not (active and is_system_admin)
     if losing_admin and user.id == actor.id:
-        raise ServiceError("You cannot deactivate yourself or remove your own "
-                           "system administrator role.", "is_system_admin")
+        raise ServiceError(_("You cannot deactivate yourself or remove your own "
+                             "system administrator role."), "is_system_admin")
     if losing_admin and _active_system_admins() <= 1:
-        raise ServiceError("This is the last active system administrator.", "is_system_admin")
+        raise ServiceError(_("This is the last active system administrator."),
+                           "is_system_admin")
     user.display_name = display_name.strip()
     user.email = email or None
     if user.active and not active:
@@ -80,7 +84,7 @@ def _active_system_admins() -> int:
 def set_membership(user: User, team: Team, role: str) -> Membership:
     """Add the user to the team, or change their role there."""
     if role not in ROLES:
-        raise ServiceError("Choose Admin or Agent as the role.", "role")
+        raise ServiceError(_("Choose Team admin or Agent as the role."), "role")
     membership = next((m for m in user.memberships if m.team_id == team.id), None)
     if membership is None:
         membership = Membership(user=user, team=team, role=role)
@@ -94,6 +98,6 @@ def set_membership(user: User, team: Team, role: str) -> Membership:
 def remove_membership(user: User, team_id: int) -> None:
     membership = next((m for m in user.memberships if m.team_id == team_id), None)
     if membership is None:
-        raise ServiceError("This user is not a member of that team.")
+        raise ServiceError(_("This user is not a member of that team."))
     user.memberships.remove(membership)
     db.session.flush()

@@ -1,6 +1,7 @@
 """User administration for system admins: create, edit, deactivate, passwords, teams."""
 
 from flask import Blueprint, current_app, flash, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from sqlalchemy import true
 
@@ -15,7 +16,13 @@ from portal.htmx import redirect, render
 from portal.teams.models import Team
 from portal.teams.service import visible_teams
 from portal.users import service
-from portal.users.forms import MembershipForm, PasswordForm, UserCreateForm, UserEditForm
+from portal.users.forms import (
+    ROLE_NAMES,
+    MembershipForm,
+    PasswordForm,
+    UserCreateForm,
+    UserEditForm,
+)
 
 MAX_PAGE = 100_000
 bp = Blueprint("users", __name__, url_prefix="/users")
@@ -57,7 +64,8 @@ def create():
                 display_name=form.display_name.data, email=form.email.data,
                 is_system_admin=form.is_system_admin.data)
             db.session.commit()
-            flash(f"User “{user.username}” created. Add them to a team below.", "success")
+            flash(_("User “%(name)s” created. Add them to a team below.", name=user.username),
+                  "success")
             return redirect(url_for("users.edit", user_id=user.id))
         except ServiceError as error:
             db.session.rollback()
@@ -95,7 +103,7 @@ def update(user_id: int):
                                 email=form.email.data, active=form.active.data,
                                 is_system_admin=form.is_system_admin.data)
             db.session.commit()
-            flash("Changes saved.", "success")
+            flash(_("Changes saved."), "success")
             return render("users/_details.html", **_edit_context(user))
         except ServiceError as error:
             db.session.rollback()
@@ -114,7 +122,7 @@ def reset_password(user_id: int):
             sessions.start(user)
             login_user(user)
         db.session.commit()
-        flash(f"New password set for “{user.username}”.", "success")
+        flash(_("New password set for “%(name)s”.", name=user.username), "success")
         return render("users/_password.html", **_edit_context(user))
     return render("users/_password.html", status=422, **_edit_context(user, password_form=form))
 
@@ -128,7 +136,8 @@ def add_membership(user_id: int):
         team = db.session.get(Team, form.team_id.data)
         service.set_membership(user, team, form.role.data)
         db.session.commit()
-        flash(f"{user.display_name} is now {form.role.data} in “{team.name}”.", "success")
+        flash(_("%(user)s is now %(role)s in “%(team)s”.", user=user.display_name,
+                role=_(ROLE_NAMES[form.role.data]), team=team.name), "success")
         return render("users/_memberships.html", **_edit_context(user))
     return render("users/_memberships.html", status=422,
                   **_edit_context(user, membership_form=form))
@@ -141,7 +150,7 @@ def remove_membership(user_id: int, team_id: int):
     try:
         service.remove_membership(user, team_id)
         db.session.commit()
-        flash("Removed from the team.", "success")
+        flash(_("Removed from the team."), "success")
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "error")
