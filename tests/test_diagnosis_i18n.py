@@ -280,3 +280,26 @@ def test_the_portals_own_words_are_translated_but_a_servers_reply_never(app):
     empty = _stored(DeliveryError("connect", "unreachable", "", kind="permanent"))
     assert "(no details)" in _read(app, empty, "en")
     assert "无详细信息" in _read(app, empty, "zh_Hans_CN")
+
+
+@pytest.mark.parametrize("stored", [
+    '[{"code": "recipients_accepted", "accepted": "abc", "total": 2}]',
+    '[{"code": "auth_failed", "reply": "x", "attempts": "x", "transient": true}]',
+    '[{"code": "recipient_rejected", "step": [1], "reply": "x"}]',
+    '[{"code": "recipient_rejected", "reply": "x", "refused": [["a"]]}]'])
+def test_a_malformed_part_never_raises(app, stored):
+    """Shown as well as its parameters allow, else as stored: never a failed page."""
+    from portal.mail.diagnosis import describe
+
+    with app.test_request_context("/"):
+        for locale in ("en", "zh_Hans_CN"):
+            with force_locale(locale):
+                assert describe(stored).strip()
+
+
+def test_a_migrated_cause_without_its_reply_is_translated(app):
+    from portal.mail.diagnosis import describe
+
+    with app.test_request_context("/"), force_locale("zh_Hans_CN"):
+        text = describe('[{"code": "starttls_unsupported"}]')
+    assert "STARTTLS" in text and "The server" not in text and "%(reply)s" not in text

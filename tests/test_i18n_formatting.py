@@ -80,3 +80,23 @@ def test_catalogs_compile_when_stale(tmp_path):
     assert compile_catalogs(tmp_path) == ["zh_Hans_CN"]
     assert (folder / "messages.mo").stat().st_size > 0
     assert compile_catalogs(tmp_path) == []
+
+
+@pytest.mark.parametrize("name", ["localtime", "right/UTC", "posixrules", "Mars/Base", ""])
+def test_only_real_zones_are_valid(name):
+    assert zones.valid_zone(name) is None
+    assert zones.valid_zone("Asia/Shanghai") == "Asia/Shanghai"
+
+
+def test_a_stored_zone_that_is_not_valid_falls_back_to_the_default(app, client, world):
+    from portal.auth.models import User
+    from portal.extensions import db
+    from tests.conftest import PASSWORD
+
+    with app.app_context():
+        user = db.session.get(User, world["root"])
+        user.timezone = "localtime"
+        db.session.commit()
+    client.post("/login", data={"username": "root", "password": PASSWORD})
+    for path in ("/records", "/profile", "/records/export.csv"):
+        assert client.get(path).status_code == 200, path

@@ -206,3 +206,14 @@ def test_profile_page_in_chinese(client, world):
     client.post("/profile", data={**FORM, "locale": "zh_Hant_TW"})
     body = client.get("/profile").get_data(as_text=True)
     assert "個人設定" in body and "時區" in body and "變更密碼" in body
+
+
+def test_guessing_the_current_password_is_throttled_like_sign_in(app, client, world):
+    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    login(client, "red_agent")
+    wrong = {"current_password": "not-it", "password": "a-new-password-9",
+             "confirm": "a-new-password-9"}
+    codes = [client.post("/profile/password", data=wrong).status_code for _ in range(4)]
+    assert codes == [422, 422, 422, 429]
+    right = dict(wrong, current_password=PASSWORD)
+    assert client.post("/profile/password", data=right).status_code == 429

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+import pytz
 from flask_babel import get_timezone
 
 # Offered first in the profile's list: where the portal's users mostly are.
@@ -13,8 +14,10 @@ COMMON = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Macau", "Asia/
 
 
 def valid_zone(name: str | None) -> str | None:
-    """``name`` if it is an IANA time zone this system knows, else None."""
-    if not name:
+    """``name`` if it is an IANA time zone both zone databases know (Flask-Babel formats
+    with pytz, the portal converts with zoneinfo), else None: "localtime", "right/UTC"
+    and the like exist on disk but are not zones to show times in."""
+    if not name or name not in pytz.all_timezones_set:
         return None
     try:
         ZoneInfo(name)
@@ -27,12 +30,13 @@ def valid_zone(name: str | None) -> str | None:
 def all_zones() -> tuple[str, ...]:
     """Every IANA zone name, the common ones first."""
     rest = sorted(z for z in available_timezones() if z not in COMMON and "/" in z
-                  and not z.startswith(("Etc/", "SystemV/", "posix/", "right/")))
+                  and not z.startswith(("Etc/", "SystemV/", "posix/", "right/"))
+                  and valid_zone(z))
     return COMMON + tuple(rest)
 
 
 def current_zone() -> ZoneInfo:
-    """The reader's zone (UTC outside a request)."""
+    """The reader's zone (``PORTAL_DEFAULT_TIMEZONE`` outside a request)."""
     tz = get_timezone()
     return ZoneInfo(tz.zone) if tz is not None else ZoneInfo("UTC")
 

@@ -95,7 +95,15 @@ def explain(stored: str | None, english: bool = False) -> list[Diagnosis]:
     """A stored diagnosis as (cause, advice) pairs in the reader's language (or English);
     a part without advice (a count, a pause, legacy text) has advice ""."""
     translate = render.ENGLISH if english else render.CURRENT
-    return [Diagnosis(*render.part(part, translate)) for part in parts_of(stored)]
+    found = []
+    for part in parts_of(stored):
+        try:
+            found.append(Diagnosis(*render.part(part, translate)))
+        except (TypeError, ValueError, KeyError):
+            # A part whose parameters do not fit its code: show what is stored rather
+            # than fail the page, the export or the API answer.
+            return [Diagnosis(str(stored), "")]
+    return found
 
 
 def describe(stored: str | None) -> str:

@@ -65,6 +65,9 @@ def _words(text: str) -> str:
     return " ".join(text.casefold().split()).strip(" .;:")
 
 
+_WITHOUT_REPLY = re.compile(r"\s*[(（]%\(reply\)s[)）]|\s*[:：]\s*%\(reply\)s")
+
+
 def bare(template: str) -> str:
     """A cause template without its quoted reply."""
     return template.replace(" (%(reply)s)", "").replace(": %(reply)s", "")
@@ -84,7 +87,9 @@ def _cause(template: str, part: dict, translate: Translator) -> str:
     """The cause with the reply quoted in it. English leaves out a reply that says the
     same as the cause; a translated cause keeps it (it is the server's own words)."""
     if "reply" not in part:
-        return translate.gettext(bare(template))
+        # The catalogs hold the template with its reply: translate that, then drop the
+        # reply's slot (" (…)", "（…）", ": …" or "：…").
+        return _WITHOUT_REPLY.sub("", translate.gettext(template))
     reply = shown_reply(part.get("reply"), part.get("reply_code"), translate)
     text = translate.gettext(template, reply=reply)
     if text == template % {"reply": reply} and says_the_same(template, reply):

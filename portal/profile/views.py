@@ -3,13 +3,14 @@ password. Changes are audited like any other user edit (``portal.audit`` records
 ``users`` row's changes). Plain form posts, answered by a redirect: the next page is
 then shown in the language just chosen."""
 
-from flask import Blueprint, flash, redirect, session, url_for
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import refresh
 from flask_login import current_user, login_required, login_user
 
-from portal.auth import sessions
+from portal.auth import sessions, throttle
 from portal.dbtypes import utcnow
+from portal.errors import error_response
 from portal.extensions import db
 from portal.htmx import render
 from portal.i18n import SESSION_KEY
@@ -57,16 +58,22 @@ def change_password():
     """A new password ends every other session (cookies copied elsewhere too); this
     browser stays signed in with a fresh one."""
     form = OwnPasswordForm()
+    if throttle.blocked(request.remote_addr, current_user.username):
+        return error_response(429)  # the same budget as sign-in: no password oracle
     if not form.validate_on_submit():
         return _page(password_form=form, status=422)
     if not current_user.check_password(form.current_password.data):
+        throttle.record_failure(request.remote_addr, current_user.username)
+        db.session.commit()
         form.current_password.errors.append(_("The current password is wrong."))
         return _page(password_form=form, status=422)
     user = current_user._get_current_object()
     service.reset_password(user, form.password.data)
     sessions.start(user)
     db.session.commit()
-    login_user(user)
+    # A browser that was remembered stays remembered, with a cookie for the new session.
+    cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    login_user(user, remember=bool(request.cookies.get(cookie)))
     flash(_("Your password is changed. Every other browser and device is signed out."),
           "success")
     return redirect(url_for("profile.edit"), code=303)
