@@ -71,6 +71,18 @@ def _walk(page, server, paths, name: str) -> dict:
     return seen
 
 
+def _judge(seen: dict, errors: list, username: str, width: int, heights: set,
+           problems: list) -> None:
+    """Collect the header heights of the walked pages, and every page wider than the
+    window, every CSP violation and every console error as a problem."""
+    for path, (header, page_width, csp) in seen.items():
+        heights.add(header)
+        if page_width > width:
+            problems.append(f"{username} {path}: {page_width} px wide")
+        problems.extend(f"{username} {path}: CSP {v}" for v in csp)
+    problems.extend(f"{username}: console {text}" for text in errors)
+
+
 @pytest.mark.parametrize("width", WIDTHS)
 def test_pages_fit_and_stay_clean_for_every_role(browser, portal_server, lived_in, width):
     heights, problems = set(), []
@@ -79,13 +91,8 @@ def test_pages_fit_and_stay_clean_for_every_role(browser, portal_server, lived_i
                             ("red_admin", [*ADMIN_PAGES[:-1], team_page]),
                             ("red_agent", AGENT_PAGES)):
         context, page, errors = _signed_in(browser, portal_server, username, width)
-        for path, (header, page_width, csp) in _walk(page, portal_server, paths,
-                                                          f"{width}_{username}").items():
-            heights.add(header)
-            if page_width > width:
-                problems.append(f"{username} {path}: {page_width} px wide")
-            problems.extend(f"{username} {path}: CSP {v}" for v in csp)
-        problems.extend(f"{username}: console {text}" for text in errors)
+        _judge(_walk(page, portal_server, paths, f"{width}_{username}"), errors, username,
+               width, heights, problems)
         context.close()
     assert problems == []
     assert len(heights) == 1, heights        # the same header for every role and page
@@ -158,12 +165,7 @@ def test_chinese_pages_fit_and_stay_clean(browser, app, portal_server, lived_in,
         seen = _walk(page, portal_server, paths, f"{locale}_{width}_{username}")
         assert page.evaluate("document.documentElement.lang") == lang
         expect(page.locator("header")).to_contain_text(word if username == "root" else "")
-        for path, (header, page_width, csp) in seen.items():
-            heights.add(header)
-            if page_width > width:
-                problems.append(f"{username} {path}: {page_width} px wide")
-            problems.extend(f"{username} {path}: CSP {v}" for v in csp)
-        problems.extend(f"{username}: console {text}" for text in errors)
+        _judge(seen, errors, username, width, heights, problems)
         context.close()
     assert problems == []
     assert len(heights) == 1 and heights.pop() <= 64, heights
