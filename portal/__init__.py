@@ -74,6 +74,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.api.views import bp as api_bp
     from portal.audit.views import bp as audit_bp
     from portal.auth.views import bp as auth_bp
+    from portal.directory.views import bp as directory_bp
     from portal.health.views import bp as health_bp
     from portal.home.views import bp as home_bp
     from portal.outbox.views import bp as outbox_bp
@@ -87,5 +88,5 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (auth_bp, home_bp, teams_bp, users_bp, senders_bp, templates_bp,
                       outbox_bp, records_bp, tokens_bp, api_bp, health_bp, audit_bp,
-                      profile_bp):
+                      profile_bp, directory_bp):
         app.register_blueprint(blueprint)

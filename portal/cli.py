@@ -133,7 +133,10 @@ def reset_password(username: str, from_stdin: bool):
     problem = passwords.problem(password)
     if problem:
         raise click.ClickException(problem)
-    users.reset_password(user, password)
+    try:
+        users.reset_password(user, password)
+    except ServiceError as error:
+        _fail(error)
     _forget_failed_sign_ins(user.username)
     db.session.commit()
     if not from_stdin:
@@ -163,6 +166,23 @@ def team_add(name: str):
     except ServiceError as error:
         _fail(error)
     click.echo(f"Team “{team.name}” created (id {team.id}).")
+
+
+@team_group.command("link-group")
+@click.argument("team_name", metavar="TEAM")
+@click.option("--group", "group_dn", required=True, help="The directory group's DN.")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+def team_link_group(team_name: str, group_dn: str, role: str):
+    """Link a directory group to a team: its members get ROLE there at each sign-in."""
+    from portal.directory import links
+
+    team = _team_by_name(team_name)
+    try:
+        link = links.add_link(SYSTEM, team, group_dn, role)
+        db.session.commit()
+    except ServiceError as error:
+        _fail(error)
+    click.echo(f"Members of {link.group_dn} are {role} in team “{team.name}”.")
 
 
 def _email_option(ctx, param, value: str | None) -> str | None:

@@ -56,6 +56,26 @@ class Defaults:
     # zh_Hant_TW; an IANA zone name). The browser's Accept-Language comes before the locale.
     DEFAULT_LOCALE = "en"
     DEFAULT_TIMEZONE = "UTC"
+    # Sign-in with LDAP / Active Directory (PORTAL_LDAP_*; see portal.directory and the
+    # README). No URL = off: only local accounts. URL: one or more ldap:// or ldaps://
+    # URLs (space or comma separated, tried in order). Certificates are always verified;
+    # CA_FILE trusts a private CA. The service account's password is never shown.
+    LDAP_URL = None
+    LDAP_STARTTLS = False
+    LDAP_CA_FILE = None
+    LDAP_BIND_DN = None
+    LDAP_BIND_PASSWORD = None
+    LDAP_USER_BASE = None
+    LDAP_USER_FILTER = ("(|(uid={username})(sAMAccountName={username})"
+                        "(userPrincipalName={username}))")
+    LDAP_DISPLAY_NAME_ATTR = "displayName"  # falls back to cn
+    LDAP_EMAIL_ATTR = "mail"
+    LDAP_GROUP_BASE = None
+    LDAP_ADMIN_GROUP = None  # members are system admins
+    LDAP_NESTED_GROUPS = None  # None: nested (in-chain) lookups when the server is AD
+    LDAP_TIMEOUT = 5.0  # seconds, per server
+    LDAP_REFUSE_UNMAPPED = True  # refuse directory users in no linked group (not admins)
+    LDAP_RECHECK_SECONDS = 300  # how often a signed-in directory user is looked up again
 
 
 def database_url(instance_path: str) -> str:

@@ -4,6 +4,7 @@ from portal.audit.models import AuditEntry
 from portal.auth.models import User
 from portal.auth.sessions import UserSession
 from portal.auth.throttle import LoginFailure
+from portal.directory.models import TeamGroupLink
 from portal.health.models import WorkerHeartbeat
 from portal.outbox.models import Attempt, Message
 from portal.senders.models import Sender
@@ -12,4 +13,4 @@ from portal.templates_.models import MailTemplate
 from portal.tokens.models import ApiToken
 
 __all__ = ["ApiToken", "Attempt", "AuditEntry", "LoginFailure", "MailTemplate", "Membership",
-           "Message", "Sender", "Team", "User", "UserSession", "WorkerHeartbeat"]
+           "Message", "Sender", "Team", "TeamGroupLink", "User", "UserSession", "WorkerHeartbeat"]

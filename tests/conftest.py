@@ -179,3 +179,48 @@ def world(make_team, make_user):
         "blue_admin": make_user("blue_admin", teams={blue: "admin"}),
         "blue_agent": make_user("blue_agent", teams={blue: "agent"}),
     }
+
+
+# -- LDAP directory (tests/ldap_server.py) ---------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def slapd():
+    """A throwaway OpenLDAP server for the whole run (see tests/ldap_server.py).
+
+    Skipped when slapd is not installed, failed under CI. Prefer ``ldap_dir`` or
+    ``ldap_config`` in tests: they restore the seed data before each test.
+    """
+    from tests.ldap_server import Slapd, require_slapd
+
+    require_slapd()
+    server = Slapd()
+    try:
+        server.reset()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def ldap_dir(slapd):
+    """The session's ``Slapd``, running and holding exactly the seed data."""
+    slapd.reset()
+    return slapd
+
+
+@pytest.fixture
+def ldap_config(ldap_dir) -> dict:
+    """Flask config keys for LDAP sign-in against ``ldap_dir``; merge into ``app_config``."""
+    return {
+        "LDAP_URL": ldap_dir.url,
+        "LDAP_STARTTLS": False,
+        "LDAP_CA_FILE": ldap_dir.ca_file,
+        "LDAP_BIND_DN": ldap_dir.bind_dn,
+        "LDAP_BIND_PASSWORD": ldap_dir.bind_password,
+        "LDAP_USER_BASE": "ou=people,dc=example,dc=com",
+        "LDAP_USER_FILTER": None,
+        "LDAP_GROUP_BASE": "ou=groups,dc=example,dc=com",
+        "LDAP_ADMIN_GROUP": "cn=portal-admins,ou=groups,dc=example,dc=com",
+        "LDAP_TIMEOUT": 3,
+    }

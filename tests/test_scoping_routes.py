@@ -9,6 +9,7 @@ import pytest
 from werkzeug.routing import IntegerConverter
 
 from portal.crypto import encrypt
+from portal.directory.models import TeamGroupLink
 from portal.extensions import db
 from portal.outbox.models import Message
 from portal.senders.models import Sender
@@ -37,9 +38,12 @@ def blue(app, world):
                           html_body="<p>blue</p>", mode="immediate", status="failed",
                           attempt_count=1, message_id="<blue@example.com>")
         token, _secret = tokens.create_token(SYSTEM, "Blue ETL", world["blue"])
-        db.session.add_all([sender, template, message])
+        link = TeamGroupLink(team_id=world["blue"], group_dn="cn=blue,ou=groups,dc=x",
+                             role="agent")
+        db.session.add_all([sender, template, message, link])
         db.session.commit()
         return {"sender_id": sender.id, "template_id": template.id, "token_id": token.id,
+                "link_id": link.id,
                 "message_pk": message.id, "message_id": message.id,
                 "team_id": world["blue"], "user_id": world["blue_agent"]}
 

@@ -31,6 +31,12 @@ class User(UserMixin, db.Model):
     # The user's own language and time zone; None = the browser's / the system default.
     locale: Mapped[str | None] = mapped_column(String(16))
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # Where the account comes from: "local" (password here) or "directory" (LDAP / AD:
+    # no local password; name, email, admin role and linked teams follow the directory).
+    source: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
+    directory_dn: Mapped[str | None] = mapped_column(String(512), index=True)
+    # When the directory last confirmed this account (see directory.recheck).
+    directory_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     memberships = relationship(
         "Membership", back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -39,6 +45,10 @@ class User(UserMixin, db.Model):
     # The key of the sign-in session this object was loaded for (see auth.sessions);
     # a plain attribute, not a column.
     session_key = None
+
+    @property
+    def from_directory(self) -> bool:
+        return self.source == "directory"
 
     @property
     def is_active(self) -> bool:

@@ -24,17 +24,31 @@ def find_user(username: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.username) == name))
 
 
-def authenticate(username: str, password: str) -> tuple[User | None, str | None]:
-    """The user when the credentials are right and the account active, else an error text."""
+def authenticate(username: str, password: str) -> tuple[User | None, str | None, bool]:
+    """The user when the credentials are right and the account active, else an error text;
+    and whether the failure counts against the sign-in throttle.
+
+    Local accounts are checked here. With a directory configured (``LDAP_URL``), every
+    other username, and every directory account, is checked against the directory
+    (``portal.directory.signin``); an unreachable directory is said so, not taken for
+    a wrong password, and local accounts keep working.
+    """
+    from portal.directory import signin
+
     user = find_user(username)
+    if signin.enabled() and (user is None or user.from_directory):
+        user, error, counts = signin.sign_in(username, password, BAD_CREDENTIALS)
+        if user is not None and not user.active:
+            return None, _(DEACTIVATED), False
+        return user, error, counts
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
-        return None, _(BAD_CREDENTIALS)
+        return None, _(BAD_CREDENTIALS), True
     if not user.check_password(password):
-        return None, _(BAD_CREDENTIALS)
+        return None, _(BAD_CREDENTIALS), True
     if not user.active:
-        return None, _(DEACTIVATED)
-    return user, None
+        return None, _(DEACTIVATED), True
+    return user, None, False
 
 
 def safe_next(target: str | None) -> str | None:

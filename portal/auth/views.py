@@ -28,7 +28,7 @@ def login():
     elif throttle.blocked(request.remote_addr, request.form.get("username", "")):
         return error_response(429)
     if form.validate_on_submit():
-        user, error = authenticate(form.username.data, form.password.data)
+        user, error, counts = authenticate(form.username.data, form.password.data)
         if user is not None:
             locale = session.get(SESSION_KEY)
             session.clear()  # nothing from before sign-in carries over…
@@ -41,7 +41,8 @@ def login():
             target = safe_next(form.next.data) or url_for("home.index")
             return redirect(target, code=303)
         form.password.errors.append(error)
-        throttle.record_failure(request.remote_addr, form.username.data)
+        if counts:  # an unreachable directory is no guess at a password
+            throttle.record_failure(request.remote_addr, form.username.data)
         db.session.commit()
     status = 422 if request.method == "POST" else 200
     return render("auth/login.html", form=form, status=status, html_langs=HTML_LANG)

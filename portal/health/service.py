@@ -117,5 +117,25 @@ def health_report() -> tuple[dict, int]:
         return {"status": "error", "database": "error", "worker": None}, 503
     worker = {"last_heartbeat": status.last_seen.isoformat() if status.last_seen else None,
               "stale": status.stale, "queued": status.waiting}
-    return {"status": "degraded" if status.stale else "ok", "database": "ok",
-            "worker": worker}, 200
+    body = {"status": "degraded" if status.stale else "ok", "database": "ok",
+            "worker": worker}
+    directory = directory_report()
+    if directory is not None:  # only when LDAP sign-in is configured
+        body["directory"] = directory
+        if directory["status"] != "ok":
+            body["status"] = "degraded"
+    return body, 200
+
+
+def directory_report() -> dict | None:
+    """``{"status": ok | unreachable | service_bind_failed | error, "message"}`` for a
+    configured directory (checked live at most once a minute), else None. The message
+    names the problem and the setting to fix, never a secret."""
+    from portal.directory import status as directory_status
+    from portal.directory.settings import from_config
+
+    settings = from_config(current_app.config)
+    if not settings.enabled:
+        return None
+    state = directory_status.live(settings)
+    return {"status": state, "message": directory_status.MESSAGES.get(state, "")}

@@ -18,6 +18,7 @@ from portal.i18n.locales import valid_locale
 from portal.i18n.zones import valid_zone
 from portal.profile.forms import OwnPasswordForm, ProfileForm
 from portal.users import service
+from portal.users.service import DIRECTORY_PASSWORD
 
 bp = Blueprint("profile", __name__, url_prefix="/profile")
 
@@ -58,6 +59,9 @@ def change_password():
     """A new password ends every other session (cookies copied elsewhere too); this
     browser stays signed in with a fresh one."""
     form = OwnPasswordForm()
+    if current_user.from_directory:
+        flash(_(DIRECTORY_PASSWORD), "error")
+        return _page(status=422)
     if throttle.blocked(request.remote_addr, current_user.username):
         return error_response(429)  # the same budget as sign-in: no password oracle
     if not form.validate_on_submit():

@@ -65,7 +65,10 @@ def show(team_id: int):
     team = _team_or_404(team_id)
     if not current_user.can_admin_team(team.id):
         abort(403)
-    return render("teams/show.html", team=team, owns=service.holdings(team))
+    from portal.directory.forms import GroupLinkForm
+
+    return render("teams/show.html", team=team, owns=service.holdings(team),
+                  link_form=GroupLinkForm(formdata=None))
 
 
 @bp.get("/<int:team_id>/row")

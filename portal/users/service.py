@@ -69,8 +69,15 @@ def update_user(actor, user: User, *, display_name: str, email: str | None,
     return user
 
 
+DIRECTORY_PASSWORD = N_("This account signs in with the directory (LDAP / Active "
+                        "Directory): its password is changed there, not in the portal.")
+
+
 def reset_password(user: User, password: str) -> None:
-    """A new password ends every session the user had (cookies copied elsewhere too)."""
+    """A new password ends every session the user had (cookies copied elsewhere too).
+    Directory accounts have no local password: refused."""
+    if user.from_directory:
+        raise ServiceError(_(DIRECTORY_PASSWORD), "password")
     user.set_password(password)
     sessions.end_all(user)
     db.session.flush()

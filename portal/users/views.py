@@ -116,6 +116,9 @@ def update(user_id: int):
 def reset_password(user_id: int):
     user = _user_or_404(user_id)
     form = PasswordForm()
+    if user.from_directory:
+        flash(_(service.DIRECTORY_PASSWORD), "error")
+        return render("users/_password.html", status=422, **_edit_context(user))
     if form.validate_on_submit():
         service.reset_password(user, form.password.data)
         if user.id == current_user.id:  # keep the admin who reset their own signed in
