@@ -87,7 +87,7 @@ def _judge(seen: dict, errors: list, username: str, width: int, heights: set,
 def test_pages_fit_and_stay_clean_for_every_role(browser, portal_server, lived_in, width):
     heights, problems = set(), []
     team_page = f"/teams/{lived_in['red']}"
-    for username, paths in (("root", [*ADMIN_PAGES, team_page]),
+    for username, paths in (("root", [*ADMIN_PAGES, team_page, "/directory"]),
                             ("red_admin", [*ADMIN_PAGES[:-1], team_page]),
                             ("red_agent", AGENT_PAGES)):
         context, page, errors = _signed_in(browser, portal_server, username, width)
@@ -159,7 +159,8 @@ def test_chinese_pages_fit_and_stay_clean(browser, app, portal_server, lived_in,
             user.locale = locale
         db.session.commit()
     heights, problems = set(), []
-    for username, paths in (("root", [*ADMIN_PAGES, f"/teams/{lived_in['red']}"]),
+    team_page = f"/teams/{lived_in['red']}"
+    for username, paths in (("root", [*ADMIN_PAGES, team_page, "/directory"]),
                             ("red_agent", AGENT_PAGES)):
         context, page, errors = _signed_in(browser, portal_server, username, width)
         seen = _walk(page, portal_server, paths, f"{locale}_{width}_{username}")
