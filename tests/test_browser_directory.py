@@ -42,7 +42,8 @@ def test_directory_user_signs_in_and_sees_the_dashboard(app, page, portal_server
     expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
     assert page.url.rstrip("/") == portal_server.url
     # carol is in portal-admins (the administrators' group): the Directory page is hers.
-    page.get_by_role("link", name="Directory").first.click()
+    page.goto(portal_server.url + "/users")
+    page.get_by_role("button", name="Directory sign-in").click()
     expect(page.get_by_role("heading", name="Directory (LDAP / Active Directory)")).to_be_visible()
     page.get_by_label("Username").fill("alice")
     page.get_by_role("button", name="Test").click()
