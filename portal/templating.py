@@ -33,10 +33,4 @@ def register(app) -> None:
         app.add_template_filter(func, name)
 
 
-def plural(count: int, singular: str, many: str | None = None) -> str:
-    """ "1 message", "2 messages", "1,000 messages"."""
-    word = singular if count == 1 else (many or singular + "s")
-    return f"{count:,} {word}"
-
-
-FILTERS = {"plural": plural, "diagnosis_text": describe}
+FILTERS = {"diagnosis_text": describe}

@@ -61,10 +61,3 @@ def day_end(day: date) -> datetime:
 def local_today() -> date:
     """Today in the reader's zone."""
     return datetime.now(current_zone()).date()
-
-
-def zone_label(value: datetime | None = None) -> str:
-    """The short name of the reader's zone at ``value`` (now if None), e.g. "CST",
-    "UTC" or "+08" where the zone has no abbreviation."""
-    moment = to_local(value or datetime.now(UTC))
-    return moment.tzname() or current_zone().key
