@@ -30,12 +30,13 @@ run: $(VENV)/.deps $(VENV)/.catalogs
 	$(BIN)/flask --app portal ensure-admin
 	$(BIN)/honcho --procfile Procfile start
 
-# Lint, then the whole suite on SQLite (browser tests included), then again on PostgreSQL.
+# Lint, then the whole suite on SQLite (browser tests included), then again on PostgreSQL
+# (all but the tests that touch no database).
 test: $(VENV)/.dev-deps $(VENV)/.catalogs
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 ifneq ($(PG_INITDB),)
-	PORTAL_TEST_DB=postgresql $(BIN)/pytest -m "not browser"
+	PORTAL_TEST_DB=postgresql $(BIN)/pytest -m "not browser and not backend_free"
 else
 	@echo "PostgreSQL is not installed: skipped the PostgreSQL pass (apt-get install postgresql)."
 endif

@@ -10,6 +10,8 @@ from babel.messages.pofile import read_po
 
 from tests.i18n_scan import TEMPLATES, untranslated
 
+pytestmark = pytest.mark.backend_free  # no database: runs once, in the SQLite pass
+
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGS = ROOT / "portal" / "translations"
 LOCALES = ("zh_Hans_CN", "zh_Hant_TW")

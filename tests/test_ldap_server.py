@@ -7,6 +7,8 @@ from ldap3.core.exceptions import LDAPBindError, LDAPException
 
 from tests.ldap_server import BASE, EMPTY_MEMBER, GROUPS, PEOPLE, user_dn
 
+pytestmark = pytest.mark.backend_free  # no database: runs once, in the SQLite pass
+
 
 def members(directory, cn):
     with directory.admin_connection() as conn:

@@ -14,6 +14,8 @@ from portal.mail.errors import (
     refused_error,
 )
 
+pytestmark = pytest.mark.backend_free  # no database: runs once, in the SQLite pass
+
 # (step, the server's reply line as it arrives, reason, kind)
 REAL = [
     # Postfix, smtpd_delay_reject=yes: sender, relay and client refusals come at RCPT.

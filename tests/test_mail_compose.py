@@ -18,6 +18,8 @@ from portal.mail.compose import (
 )
 from portal.mail.testmail import TEST_MAIL_SUBJECT, build_test_mail
 
+pytestmark = pytest.mark.backend_free  # no database: runs once, in the SQLite pass
+
 BASE = {
     "from_address": "ops#1&co@example.com",
     "display_name": "报表系统",

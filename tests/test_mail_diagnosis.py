@@ -10,6 +10,8 @@ from portal.mail import ENCRYPTIONS, PRESETS, PRESETS_BY_KEY, SmtpSettings, get_
 from portal.mail.diagnosis import Diagnosis, diagnose, diagnose_in_doubt
 from portal.mail.errors import REASONS, DeliveryError, classify, from_reply, refused_error
 
+pytestmark = pytest.mark.backend_free  # no database: runs once, in the SQLite pass
+
 EXPECTED = {
     "cert_untrusted": ("authority this system does not trust", "CA certificate"),
     "tls_mismatch": ("port and the encryption do not match", "465 usually means SSL"),

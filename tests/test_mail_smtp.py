@@ -23,6 +23,8 @@ from portal.mail import (
     probe,
 )
 
+pytestmark = pytest.mark.backend_free  # no database: runs once, in the SQLite pass
+
 SENDER = "ops#1&co@example.com"
 USER = {"robot@example.com": "s3cret-auth-code"}
 KIND_STEPS = {

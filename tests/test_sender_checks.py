@@ -102,7 +102,8 @@ def test_plain_against_ssl_port_is_mismatch_within_timeout(app, root, smtpd_fact
     server = smtpd_factory("ssl", auth=AUTH)
     started = time.monotonic()
     body = _check(root, server, encryption="none").get_data(as_text=True)
-    assert time.monotonic() - started < app.config["SMTP_TIMEOUT"] + 2
+    # Well under the 15 s a real timeout would cost; the margin absorbs a busy machine.
+    assert time.monotonic() - started < app.config["SMTP_TIMEOUT"] + 5
     assert "do not match" in body
 
 

@@ -4,6 +4,10 @@ portal.css, and no template carries inline styles or scripts (the CSP forbids th
 import re
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.backend_free  # no database: runs once, in the SQLite pass
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = sorted((ROOT / "templates").rglob("*.html"))
 CSS = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "static").rglob("*.css"))

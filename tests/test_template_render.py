@@ -10,6 +10,8 @@ from portal.templates_.render import (
     variables_in,
 )
 
+pytestmark = pytest.mark.backend_free  # no database: runs once, in the SQLite pass
+
 
 def _error(subject="Hello", html="<p>x</p>", text=None, variables=None) -> TemplateRenderError:
     with pytest.raises(TemplateRenderError) as caught:
