@@ -13,4 +13,5 @@ from portal.templates_.models import MailTemplate
 from portal.tokens.models import ApiToken
 
 __all__ = ["ApiToken", "Attempt", "AuditEntry", "LoginFailure", "MailTemplate", "Membership",
-           "Message", "Sender", "SenderUsage", "Team", "TeamGroupLink", "User", "UserSession", "WorkerHeartbeat"]
+           "Message", "Sender", "SenderUsage", "Team", "TeamGroupLink", "User", "UserSession",
+           "WorkerHeartbeat"]

@@ -102,5 +102,6 @@ class SenderUsage(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sender_id: Mapped[int] = mapped_column(ForeignKey("senders.id", ondelete="CASCADE"))
-    at: Mapped[float] = mapped_column(Float, nullable=False)  # epoch seconds, like the rate throttle
+    # Epoch seconds, like the rate throttle's slots.
+    at: Mapped[float] = mapped_column(Float, nullable=False)
     recipients: Mapped[int] = mapped_column(Integer, nullable=False)
