@@ -17,8 +17,7 @@ from flask import current_app
 
 from portal.dbtypes import utcnow
 from portal.extensions import db
-from portal.mail import ComposeError, DeliveryError, diagnosis, open_session
-from portal.mail.provider_quota import pause_until, quota_reply
+from portal.mail import ComposeError, DeliveryError, open_session
 from portal.outbox import lifecycle, quota
 from portal.outbox.delivery import rebuild, settings_or_error
 from portal.outbox.models import Message
@@ -77,18 +76,6 @@ def _payload(row, sender: Sender):
         db.session.commit()  # give the connection back before the SMTP exchange
 
 
-def _provider_wait(sender_id: int, error, refused) -> quota.Wait | None:
-    """The provider's own quota reply in this attempt pauses the sender until its window
-    resets (``portal.mail.provider_quota``)."""
-    found = quota_reply(error, refused)
-    if found is None:
-        return None
-    reason, reply = found
-    until = pause_until(reason, reply, utcnow())
-    quota.pause_sender(sender_id, reason, reply, until)
-    return quota.Wait(until, diagnosis.provider_pause_part(reason, reply, until))
-
-
 def _send_one(row, conn: _Connection, sender: Sender):
     """Hand one message to the server; returns (outcome, what stops the run or None):
     a session-level error, or the provider's quota pause."""
@@ -98,10 +85,10 @@ def _send_one(row, conn: _Connection, sender: Sender):
     except DeliveryError as error:
         session_failed = error.step in SESSION_STEPS and conn.broken
         conn.dropped = conn.broken and not session_failed
-        wait = _provider_wait(sender.id, error, None)
+        wait = quota.after_reply(sender.id, error, None)
         found = outcome(row, started, error=error, hold=wait and (wait.until, wait.part))
         return found, wait or (error if session_failed else None)
-    wait = _provider_wait(sender.id, None, result.refused)
+    wait = quota.after_reply(sender.id, None, result.refused)
     return outcome(row, started, result=result, hold=wait and (wait.until, wait.part)), wait
 
 

@@ -6,7 +6,7 @@ from portal.crypto import SecretUnreadable
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.mail import DeliveryError, build_message, open_session
-from portal.outbox import lifecycle
+from portal.outbox import lifecycle, quota
 from portal.outbox.models import Message
 from portal.senders.models import Sender
 from portal.senders.service import sender_settings
@@ -45,5 +45,8 @@ def deliver_now(message: Message, sender: Sender, msg: EmailMessage, timeout: fl
                                       lifecycle.envelope(message))
         except DeliveryError as failure:
             error = failure
+    # The provider's quota reply pauses the sender for every path (the worker holds
+    # the rest of the message's recipients until then).
+    quota.after_reply(sender.id, error, result.refused if result is not None else None)
     lifecycle.finish_immediate(message, started, result=result, error=error)
     db.session.commit()

@@ -24,14 +24,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import Float, Integer, delete, func, insert, literal, select, update
 
 from portal.dbtypes import utcnow
 from portal.extensions import db
+from portal.i18n.formatting import number, when
 from portal.mail import DeliveryError, diagnosis
+from portal.mail.provider_quota import pause_until, quota_reply
 from portal.senders.models import Sender, SenderUsage
 
 USAGE = SenderUsage.__table__
+
+
+class Refused(Exception):
+    """Mail that may not go now because of a quota (the message says until when)."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,19 @@ def check(sender: Sender, recipients: int) -> int | Wait | None:
     return provider_wait(sender) or book(sender.id, sender.daily_recipient_quota, recipients)
 
 
+def after_reply(sender_id: int, error, refused) -> Wait | None:
+    """The provider's own quota reply in an attempt (the error's, or a recipient's
+    refusal) pauses the sender until its window resets (``portal.mail.provider_quota``);
+    returns that pause, or None when the attempt met no quota."""
+    found = quota_reply(error, refused)
+    if found is None:
+        return None
+    reason, reply = found
+    until = pause_until(reason, reply, utcnow())
+    pause_sender(sender_id, reason, reply, until)
+    return Wait(until, diagnosis.provider_pause_part(reason, reply, until))
+
+
 def pause_sender(sender_id: int, reason: str, reply: str, until: datetime) -> None:
     """Remember the provider's quota reply on the sender: nothing goes through it before
     ``until`` (a later pause is kept if one is already set)."""
@@ -156,3 +176,16 @@ def too_large(recipients: int, quota: int) -> DeliveryError:
     return DeliveryError("rcpt", "quota_too_small",
                          f"{recipients} recipients; the sender allows {quota} in 24 hours",
                          kind="permanent")
+
+
+def refusal(name: str, wait: Wait) -> str:
+    """Why an immediate send is refused, in the reader's language: nothing was sent."""
+    part = wait.part
+    if part["code"] == "quota_wait":
+        return _("The sender “%(name)s” has used its quota of %(quota)s recipients in 24 "
+                 "hours (%(used)s used), so nothing was sent. It can send again at %(until)s; "
+                 "try then or choose another sender.", name=name, quota=number(part["quota"]),
+                 used=number(part["used"]), until=when(wait.until))
+    return _("The provider paused the sender “%(name)s” with its own quota reply (%(reply)s), "
+             "so nothing was sent. It can send again at %(until)s; try then or choose another "
+             "sender.", name=name, reply=part.get("reply") or "", until=when(wait.until))

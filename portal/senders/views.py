@@ -11,6 +11,7 @@ from portal.errors import ServiceError
 from portal.extensions import db, limiter
 from portal.htmx import is_htmx, redirect, render
 from portal.mail import ComposeError, get_preset
+from portal.outbox import quota
 from portal.senders import (
     allowlist,
     checks,
@@ -189,6 +190,9 @@ def check():
     except SecretUnreadable as error:
         return render("senders/_check_result.html", status=422, form=form,
                       problems={"password": [str(error)]})
+    except quota.Refused as error:
+        return render("senders/_check_result.html", status=429, form=form,
+                      problems={"test_recipient": [str(error)]})
     except ComposeError as error:  # the mail core refused a value the form accepted
         field = COMPOSE_FIELDS.get(error.field, "display_name")
         return render("senders/_check_result.html", status=422, form=form,
