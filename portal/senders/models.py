@@ -13,7 +13,7 @@ from sqlalchemy import (
     Text,
     false,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.dbtypes import UTCDateTime, partial_unique, utcnow
 from portal.extensions import db
@@ -84,6 +84,8 @@ class Sender(TeamScoped, db.Model):
     last_check_reply: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    fallback = relationship("Sender", remote_side=[id], foreign_keys=[fallback_sender_id])
 
     @property
     def has_password(self) -> bool:

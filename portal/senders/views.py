@@ -41,8 +41,10 @@ def _form(sender=None, **kwargs) -> SenderForm:
     form = SenderForm(obj=sender, **kwargs)
     teams = administered_teams(current_user)
     form.set_team_choices(teams, allow_system=current_user.is_system_admin)
+    form.set_fallback_choices(service.usable_senders(current_user), sender)
     if sender is not None and request.method == "GET":
         form.team_id.data = str(sender.team_id or "")
+        form.fallback_sender_id.data = str(sender.fallback_sender_id or "")
     if request.method == "GET" and not form.test_recipient.data:
         form.test_recipient.data = current_user.email or ""  # a test mail to oneself
     return form
@@ -251,4 +253,7 @@ def preset():
     if chosen is not None:
         form.host.data, form.port.data = chosen.host, chosen.port
         form.encryption.data = chosen.encryption
+        form.rate_per_minute.data = chosen.rate_per_minute
+        form.daily_recipient_quota.data = chosen.daily_recipient_quota
+        form.max_recipients_per_message.data = chosen.max_recipients_per_message
     return render("senders/_preset.html", preset=chosen, form=form)
