@@ -37,8 +37,6 @@ class Sender(TeamScoped, db.Model):
         CheckConstraint("port BETWEEN 1 AND 65535", name="port"),
         CheckConstraint("NOT is_default OR enabled", name="default_enabled"),
         CheckConstraint("max_connections >= 1", name="max_connections"),
-        CheckConstraint("fallback_sender_id IS NULL OR fallback_sender_id <> id",
-                        name="fallback_not_self"),
         partial_unique("uq_senders_team_default", "team_id",
                        where="is_default AND team_id IS NOT NULL"),
         partial_unique("uq_senders_system_default", "is_default",
