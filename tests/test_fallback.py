@@ -5,29 +5,14 @@ from sqlalchemy import select, update
 
 from portal.extensions import db
 from portal.mail.diagnosis import describe
-from portal.outbox.actors import Actor
 from portal.outbox.models import Message
-from portal.outbox.service import Submission, submit
 from portal.outbox.worker import Worker
 from portal.senders.models import Sender
 from tests.conftest import HX, login
-from tests.outbox_helpers import AUTH
+from tests.outbox_helpers import AUTH, queue, set_sender
 from tests.sender_helpers import sender_form
 
 BACKUP = "backup@example.com"
-
-
-def set_sender(app, sid, **values):
-    with app.app_context():
-        db.session.execute(update(Sender).where(Sender.id == sid).values(**values))
-        db.session.commit()
-
-
-def queue(app, sid, to=("alice@example.org",)):
-    with app.app_context():
-        sub = Submission(to=list(to), subject="Monthly figures", html="<p>Figures.</p>",
-                         sender_id=sid, mode="deferred")
-        return submit(Actor(label="tester", team_ids=None), sub, None).id
 
 
 def messages(app):
