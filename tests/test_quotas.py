@@ -212,3 +212,13 @@ def test_short_term_quota_at_rcpt_keeps_the_accepted_and_holds_the_rest(
     assert other.status == "queued" and other.next_attempt_at == message.next_attempt_at
     assert "short-term sending quota" in said(app, other.diagnosis)
     assert len(server.messages) == 1 and server.messages[0].rcpt_tos == ["a@example.org"]
+
+
+def test_an_immediate_send_that_cannot_connect_uses_no_quota(
+        app, client, smtpd_factory, make_smtp_sender, make_token, free_port):
+    server = smtpd_factory("plain", auth=AUTH)
+    sid = make_smtp_sender(server, mode="immediate", is_default=True)
+    set_sender(app, sid, daily_recipient_quota=1, port=free_port)
+    answer = post(client, make_token(), MAIL)
+    assert answer.status_code in (200, 202) and answer.json["status"] != "sent"
+    assert used(app, sid) == 0  # nothing reached a server: the booking was given back

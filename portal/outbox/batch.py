@@ -19,13 +19,12 @@ from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.mail import ComposeError, DeliveryError, open_session
 from portal.outbox import lifecycle, quota
-from portal.outbox.delivery import rebuild, settings_or_error
+from portal.outbox.delivery import SESSION_STEPS, rebuild, settings_or_error
 from portal.outbox.models import Message
 from portal.outbox.outcome import outcome
 from portal.outbox.throttle import wait_for_slot
 from portal.senders.models import Sender
 
-SESSION_STEPS = ("connect", "tls", "ehlo", "auth")
 RECONNECT_BACKOFF = (0.2, 1.0)  # seconds before each further try after a dropped link
 STOPPED = object()  # asked to stop: the rest of the claim is given back, not held
 

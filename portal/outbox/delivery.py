@@ -11,6 +11,9 @@ from portal.outbox.models import Message
 from portal.senders.models import Sender
 from portal.senders.service import sender_settings
 
+# The steps of opening a session: a failure there means nothing was offered yet.
+SESSION_STEPS = ("connect", "tls", "ehlo", "auth")
+
 
 def rebuild(message: Message, sender: Sender) -> EmailMessage:
     """The MIME message again, with the Message-ID it was recorded under."""
@@ -29,11 +32,13 @@ def settings_or_error(sender: Sender, timeout: float):
         return None, DeliveryError("auth", "auth_failed", str(error), kind="permanent")
 
 
-def deliver_now(message: Message, sender: Sender, msg: EmailMessage, timeout: float) -> None:
+def deliver_now(message: Message, sender: Sender, msg: EmailMessage, timeout: float,
+                booking=None) -> None:
     """Immediate mode: one session, one message; the outcome is committed.
 
     The caller has committed the message as started (``lifecycle.start_immediate``): its
-    lease lets recovery find a request that dies mid-send.
+    lease lets recovery find a request that dies mid-send. ``booking`` (the recipients
+    booked in the sender's quota) is given back when the session never opened.
     """
     started = utcnow()
     settings, error = settings_or_error(sender, timeout)
@@ -48,5 +53,7 @@ def deliver_now(message: Message, sender: Sender, msg: EmailMessage, timeout: fl
     # The provider's quota reply pauses the sender for every path (the worker holds
     # the rest of the message's recipients until then).
     quota.after_reply(sender.id, error, result.refused if result is not None else None)
+    if error is not None and error.step in SESSION_STEPS:
+        quota.give_back(booking)  # nothing was offered to the server
     lifecycle.finish_immediate(message, started, result=result, error=error)
     db.session.commit()

@@ -178,6 +178,7 @@ def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
                             to=to, cc=cc, bcc=bcc, subject=subject, html=html, text=text)
     except ComposeError as error:
         raise SubmitError("invalid_header", str(error), error.field) from error
+    booking = None
     if mode != "deferred":
         booking = _immediate_quota(sender, len(to) + len(cc) + len(bcc))
         if not _immediate_slot(sender):
@@ -197,5 +198,5 @@ def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
         lifecycle.start_immediate(message)
     db.session.commit()
     if mode != "deferred":
-        deliver_now(message, sender, msg, current_app.config["SMTP_TIMEOUT"])
+        deliver_now(message, sender, msg, current_app.config["SMTP_TIMEOUT"], booking)
     return message
