@@ -39,6 +39,9 @@ class Defaults:
     RETRY_BASE_SECONDS = 60
     RETRY_MAX_SECONDS = 3600
     SENDER_PAUSE_SECONDS = 300
+    # The rolling window of a sender's "recipients per 24 hours" (seconds); keep 86400
+    # outside tests.
+    QUOTA_WINDOW_SECONDS = 86400
     # An immediate send waits at most this long for its sender's next rate slot, else the
     # message is queued for the worker.
     IMMEDIATE_RATE_WAIT_SECONDS = 5

@@ -7,10 +7,11 @@ from portal.auth.throttle import LoginFailure
 from portal.directory.models import TeamGroupLink
 from portal.health.models import WorkerHeartbeat
 from portal.outbox.models import Attempt, Message
-from portal.senders.models import Sender
+from portal.senders.models import Sender, SenderUsage
 from portal.teams.models import Membership, Team
 from portal.templates_.models import MailTemplate
 from portal.tokens.models import ApiToken
 
 __all__ = ["ApiToken", "Attempt", "AuditEntry", "LoginFailure", "MailTemplate", "Membership",
-           "Message", "Sender", "Team", "TeamGroupLink", "User", "UserSession", "WorkerHeartbeat"]
+           "Message", "Sender", "SenderUsage", "Team", "TeamGroupLink", "User", "UserSession",
+           "WorkerHeartbeat"]

@@ -1,9 +1,12 @@
 """Senders pointed at test SMTP servers, and quick submissions, for delivery tests."""
 
 import pytest
+from sqlalchemy import update
 
 from portal.crypto import encrypt
 from portal.extensions import db
+from portal.outbox.actors import Actor
+from portal.outbox.service import Submission, submit
 from portal.senders.models import Sender
 from portal.tokens import service as tokens
 
@@ -56,3 +59,18 @@ def relay(smtpd_factory, make_smtp_sender):
     server = smtpd_factory("plain", auth=AUTH)
     server.sender_id = make_smtp_sender(server, mode="immediate", is_default=True)
     return server
+
+
+def set_sender(app, sid, **values):
+    """Change stored sender columns directly (quotas, fallback, a closed port ...)."""
+    with app.app_context():
+        db.session.execute(update(Sender).where(Sender.id == sid).values(**values))
+        db.session.commit()
+
+
+def queue(app, sid, to=("alice@example.org",)):
+    """Submit one deferred message through sender ``sid``; returns its id."""
+    with app.app_context():
+        sub = Submission(to=list(to), subject="Monthly figures", html="<p>Figures.</p>",
+                         sender_id=sid, mode="deferred")
+        return submit(Actor(label="tester", team_ids=None), sub, None).id

@@ -49,7 +49,7 @@ REAL = [
     ("data", "554 DT:SUM envelope sender is not the same as the sender in the header",
      "envelope_mismatch", "permanent"),
     ("data", "554 MI:STC 163 smtp14,EsCowAC...: Sending quota exceeded for today",
-     "daily_quota", "permanent"),
+     "daily_quota", "transient"),
     ("mail_from", "451 MI:SFQ 163 smtp14,EsCowAC...: 15-minute sending quota exceeded",
      "rate_quota", "transient"),
     ("connect", "421 HL:ICC 163 smtp14,EsCowAC...: too many connections", "too_many_connections",
@@ -117,7 +117,7 @@ def test_enhanced_status_code_is_read_from_the_start_of_the_reply(text, status):
     ("reason", "kind"),
     [("temporary", "transient"), ("unreachable", "transient"), ("rate_quota", "transient"),
      ("too_many_connections", "transient"), ("too_many_recipients", "transient"),
-     ("daily_quota", "permanent"), ("relay_denied", "permanent"), ("auth_required", "permanent")],
+     ("daily_quota", "transient"), ("relay_denied", "permanent"), ("auth_required", "permanent")],
 )
 def test_delivery_error_default_kind_follows_the_reason(reason, kind):
     assert DeliveryError("rcpt", reason, "x").kind == kind

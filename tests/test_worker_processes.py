@@ -240,3 +240,40 @@ def test_interrupted_immediate_send_is_recovered_as_unknown(app, tmp_path):
         assert message.claimed_by is None and message.lease_until is None
         assert [(a.outcome, a.step) for a in message.attempts] == [("unknown", "handover")]
         assert message.recipient_results[0]["state"] == "unknown"
+
+
+def test_two_workers_keep_one_recipient_quota(app, tmp_path, smtpd_factory, make_smtp_sender):
+    """The rolling 24-hour window is shared through the database: two worker processes
+    with several connections each hand over no more than the quota between them."""
+    from portal.health.models import WorkerHeartbeat
+    from portal.senders.models import SenderUsage
+
+    server = smtpd_factory("plain", auth=AUTH)
+    sid = make_smtp_sender(server, max_connections=3)
+    with app.app_context():
+        db.session.get(Sender, sid).daily_recipient_quota = 7
+        db.session.commit()
+    _queue(app, sid, 40)
+    workers = [_spawn(app, tmp_path, "--batch", "5", "--interval", "0.1", lease=30)
+               for _ in range(2)]
+
+    def settled():  # both workers running (a beat each), nothing claimed, all decided
+        with app.app_context():
+            busy = db.session.scalar(select(func.count()).select_from(Message).where(
+                Message.claimed_by.is_not(None)))
+            beats = db.session.scalar(select(func.count()).select_from(WorkerHeartbeat))
+        return beats == 2 and busy == 0 and _states(app) == {"sent": 7, "queued": 33}
+
+    try:
+        assert _wait(settled, timeout=60), _states(app)
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            assert worker.wait(timeout=20) == 0
+    assert len(server.messages) == 7
+    with app.app_context():
+        assert db.session.scalar(select(func.sum(SenderUsage.recipients))) == 7
+        waiting = db.session.scalars(select(Message).where(Message.status == "queued")).all()
+        assert all(m.attempt_count == 0 and "quota of 7 recipients" in describe(m.diagnosis)
+                   for m in waiting)

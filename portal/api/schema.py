@@ -16,7 +16,7 @@ from flask_babel import ngettext
 
 from portal import jsonsafe
 from portal.bounds import id_in_range
-from portal.mail.diagnosis import describe
+from portal.mail.diagnosis import describe, parts_of
 from portal.outbox.lifecycle import recipients_of
 from portal.outbox.models import Message
 from portal.outbox.service import Submission
@@ -171,12 +171,27 @@ def recipient_results(message: Message) -> list[dict]:
             for entry in recipients_of(message)]
 
 
+def fallback_for(message: Message) -> dict | None:
+    """When the mail went through a fallback sender: the sender it was meant for, that
+    sender's failure (step, reason code, the server's reply) and the record in words."""
+    part = next((p for p in parts_of(message.sender_note) if p.get("code") == "fallback_used"),
+                None)
+    if part is None:
+        return None
+    failure = part.get("failure") or {}
+    return {"name": part.get("primary"),
+            "failure": {"step": failure.get("step"), "reason": failure.get("code"),
+                        "reply_code": failure.get("reply_code"), "reply": failure.get("reply")},
+            "description": describe(message.sender_note)}
+
+
 def details(message: Message) -> dict:
     """Everything about one message the API may show (never bodies or secrets)."""
     return {
         "id": message.id, "status": message.status, "mode": message.mode,
         "sender": {"id": message.sender_id, "name": message.sender_name,
-                   "address": message.sender_address, "reason": message.sender_reason},
+                   "address": message.sender_address, "reason": message.sender_reason,
+                   "fallback_for": fallback_for(message)},
         "to": list(message.to_addrs or []), "cc": list(message.cc_addrs or []),
         "bcc": list(message.bcc_addrs or []), "subject": message.subject,
         "template": message.template_name, "resource": message.resource,

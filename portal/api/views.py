@@ -41,7 +41,10 @@ def _api_error(error: ApiError):
 @bp.errorhandler(SubmitError)
 def _submit_error(error: SubmitError):
     db.session.rollback()
-    return _error(ApiError(error.status, error.code, error.message, error.field))
+    response = _error(ApiError(error.status, error.code, error.message, error.field))
+    if error.retry_after is not None:  # a quota: when trying again can work
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 @bp.errorhandler(RequestEntityTooLarge)

@@ -64,6 +64,8 @@ class Attention:
 BADGES = {"failing": ("pill-failing", N_("failing")),
           "check-failed": ("pill-failing", N_("check failed")),
           "paused": ("pill-paused", N_("paused")),
+          "provider-quota": ("pill-paused", N_("provider quota")),
+          "quota-used": ("pill-paused", N_("quota used up")),
           "untested": ("pill-untested", N_("never tested")),
           "no-default": ("pill-failing", N_("missing"))}
 

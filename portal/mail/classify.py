@@ -46,8 +46,11 @@ REASONS = (
 TRANSIENT, PERMANENT = "transient", "permanent"
 # Reasons that mean "later may work" whatever the reply code (RFC 5321 4.5.3.1.10 asks
 # clients to treat even a 552 "too many recipients" as temporary).
+# A provider's quota (daily or short-term) resets by itself, so its reply is transient
+# too: the sender pauses until then instead of failing the mail (outbox.quota).
 TRANSIENT_REASONS = frozenset(
-    {"temporary", "unreachable", "too_many_recipients", "rate_quota", "too_many_connections"})
+    {"temporary", "unreachable", "too_many_recipients", "rate_quota", "daily_quota",
+     "too_many_connections"})
 
 # Reason for a 5xx reply that matched no rule, by the step that received it.
 _STEP_REASON = {
@@ -90,9 +93,13 @@ _RULES = (
     _Rule("from_must_match_login", r"must (be (the )?same as|equal( to)?) (the )?"
           r"(authori[sz]\w*|authenticat\w*|login) (user|account)"),
     _Rule("envelope_mismatch", r"\bDT:SUM\b|envelope sender is not the same as the sender"),
+    # Exchange Online: "SubmissionQuotaExceeded" / "Submission quota exceeded" and
+    # "5.1.90 ... daily limit for message recipients" are its 10,000 recipients a day.
     _Rule("daily_quota", r"\bMI:STC\b|quota exceeded for today|daily (user )?sending "
-          r"(limit|quota)|SubmissionQuotaExceeded"),
-    _Rule("rate_quota", r"\bMI:SFQ\b|minute sending quota|\brate[- ]limit"),
+          r"(limit|quota)|Submission ?Quota ?Exceeded|daily limit for (message )?recipients"),
+    # Exchange Online's 30 messages a minute: "message rate limit", "ThrottlingPolicy".
+    _Rule("rate_quota", r"\bMI:SFQ\b|minute sending quota|\brate[- ]limit|ThrottlingPolicy|"
+          r"submission rate .{0,40}exceeded"),
     _Rule("too_many_connections", r"\bHL:ICC\b|too many (concurrent |simultaneous |"
           r"parallel )?connections|thread limit exceeded"),
     _Rule("too_many_recipients", r"too many recipients", ("5.3",)),

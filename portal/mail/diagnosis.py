@@ -66,6 +66,28 @@ def paused_part(err: DeliveryError) -> dict:
     return {"code": "sender_paused", "step": err.step, "reply": str(err)}
 
 
+def quota_wait_part(used: int, quota: int, until) -> dict:
+    """Mail waiting because the sender's recipients in 24 hours would go over its quota;
+    ``until`` (an aware time) is when the window has room again."""
+    return {"code": "quota_wait", "used": used, "quota": quota, "until": until.isoformat()}
+
+
+def provider_pause_part(reason: str, reply: str, until) -> dict:
+    """Mail waiting because the provider answered with its own quota reply (``reason``
+    ``daily_quota`` or ``rate_quota``) until ``until``."""
+    return {"code": "provider_pause", "reason": reason, "reply": reply,
+            "until": until.isoformat()}
+
+
+def fallback_part(primary: str, fallback: str, err: DeliveryError) -> dict:
+    """The mail went through the ``fallback`` sender because ``primary`` failed with
+    ``err`` (its connect, TLS or login step); the failure keeps its own part."""
+    failure = {key: value for key, value in error_part(err).items()
+               if key not in ("transient", "final", "attempts", "retrying")}
+    return {"code": "fallback_used", "primary": primary, "fallback": fallback,
+            "failure": failure}
+
+
 def legacy_part(text: str) -> dict:
     """Text stored before diagnoses were codes: shown exactly as it was written."""
     return {"code": "legacy", "text": text}

@@ -8,6 +8,7 @@ sentences end in full-width punctuation and are joined without spaces.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import flask_babel
 
@@ -136,6 +137,33 @@ def error(part: dict, translate: Translator) -> tuple[str, str]:
             translate.sep.join(a for a in advices if a))
 
 
+def _until(value: str, translate: Translator) -> str:
+    """A stored resume time (ISO 8601, UTC) in the reader's zone, or in UTC for English."""
+    moment = datetime.fromisoformat(value)
+    if translate.english:
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return flask_babel.format_datetime(moment, "yyyy-MM-dd HH:mm ZZZZ")
+
+
+def _waiting(found: dict, translate: Translator) -> tuple[str, str]:
+    """A quota wait: the portal's own window or the provider's pause."""
+    until = _until(found["until"], translate)
+    if found["code"] == "quota_wait":
+        return (translate.gettext(texts.QUOTA_WAIT, quota=int(found["quota"]),
+                                  used=int(found["used"]), until=until),
+                translate.gettext(texts.QUOTA_WAIT_ADVICE))
+    template = texts.PROVIDER_PAUSE.get(found.get("reason"), texts.PROVIDER_PAUSE["rate_quota"])
+    return (translate.gettext(template, reply=str(found.get("reply") or ""), until=until),
+            translate.gettext(texts.PROVIDER_PAUSE_ADVICE))
+
+
+def _fallback(found: dict, translate: Translator) -> tuple[str, str]:
+    """"Sent through B because A failed: <A's failure>", with that failure's advice."""
+    cause, advice = error(found["failure"], translate)
+    return (translate.gettext(texts.FALLBACK_USED, fallback=str(found["fallback"]),
+                              primary=str(found["primary"]), cause=cause), advice)
+
+
 def part(found: dict, translate: Translator) -> tuple[str, str]:
     """Cause and advice of any stored part."""
     code = found.get("code")
@@ -147,6 +175,10 @@ def part(found: dict, translate: Translator) -> tuple[str, str]:
     if code == "recipients_accepted":
         return translate.gettext(texts.ACCEPTED, accepted=int(found.get("accepted") or 0),
                                  total=int(found.get("total") or 0)), ""
+    if code in ("quota_wait", "provider_pause"):
+        return _waiting(found, translate)
+    if code == "fallback_used":
+        return _fallback(found, translate)
     if code == "sender_paused":
         template = texts.PAUSED.get(found.get("step") or "", texts.PAUSED[""])
         return translate.gettext(template, reply=str(found.get("reply") or "")), ""

@@ -114,6 +114,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "too_many_connections": (
         N_("The server has too many connections from this client (%(reply)s)."),
         N_("Lower the sender's parallel connections (1 is safest for public providers).")),
+    "quota_too_small": (
+        N_("The message has more recipients than its sender may reach in 24 hours "
+           "(%(reply)s)."),
+        N_("Send it again to fewer recipients, or through a sender with a larger quota.")),
     "temporary": (
         N_("The server refused the mail temporarily (%(reply)s)."),
         N_("If it keeps happening, ask the mail server's admin why it refuses the mail.")),
@@ -184,3 +188,19 @@ PAUSED = {
     "auth": N_("Waiting: the sender could not log in (%(reply)s)."),
     "": N_("Waiting: the sender could not connect (%(reply)s)."),
 }
+
+# Quotas: the portal's own (recipients in 24 hours) and the provider's reply.
+QUOTA_WAIT = N_("Waiting: the sender's quota of %(quota)s recipients in 24 hours is used up "
+                "(%(used)s used); sending resumes at %(until)s.")
+QUOTA_WAIT_ADVICE = N_("Nothing is lost and no attempt is used up. To send sooner, raise the "
+                       "sender's recipients per 24 hours if the provider allows it.")
+PROVIDER_PAUSE = {
+    "daily_quota": N_("Waiting: the provider's daily sending quota is used up (%(reply)s); "
+                      "the sender resumes at %(until)s."),
+    "rate_quota": N_("Waiting: the provider's short-term sending quota is used up "
+                     "(%(reply)s); the sender resumes at %(until)s."),
+}
+PROVIDER_PAUSE_ADVICE = N_("No attempt is used up. Set the sender's quotas to the provider's "
+                           "limits so the portal waits before the provider refuses.")
+# A fallback sender carried the mail because the chosen one failed.
+FALLBACK_USED = N_("Sent through “%(fallback)s” because “%(primary)s” failed: %(cause)s")

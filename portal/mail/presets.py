@@ -18,8 +18,17 @@ class Preset:
     port: int
     encryption: str
     advice: str
+    # The provider's documented sending limits (None: not documented per account, so
+    # the portal leaves it open and relies on the provider's own quota reply).
+    rate_per_minute: int | None = None
+    daily_recipient_quota: int | None = None
+    max_recipients_per_message: int | None = None
 
 
+# QQ Mail, 163 Mail and Sina publish no per-account SMTP figures, and Tencent Exmail's
+# daily quota for mail to strangers is shared by the whole domain (500 a day to start on
+# the free edition, at least 1,500 on paid ones) and adjusted by the provider: their
+# quotas stay empty and the portal pauses on the provider's own reply (163 MI:STC, MI:SFQ).
 PRESETS: tuple[Preset, ...] = (
     Preset("qq", N_("QQ Mail"), "smtp.qq.com", 465, "ssl",
            N_("Enable SMTP in QQ Mail settings. Use an authorization code generated in the "
@@ -36,10 +45,19 @@ PRESETS: tuple[Preset, ...] = (
     Preset("outlook", N_("Outlook / Microsoft 365"), "smtp.office365.com", 587, "starttls",
            N_("SMTP AUTH must be enabled for the mailbox by the Microsoft 365 admin. With "
               "multi-factor sign-in, use an app password. The sender address must equal the "
-              "login user.")),
+              "login user. Exchange Online's sending limits are filled in below."),
+           # Microsoft, "Exchange Online limits", sending limits: 30 messages a minute,
+           # 10,000 recipients a day, 500 recipients per message.
+           rate_per_minute=30, daily_recipient_quota=10000, max_recipients_per_message=500),
     Preset("gmail", N_("Gmail"), "smtp.gmail.com", 587, "starttls",
            N_("Needs 2-step verification and an app password; the normal password is "
-              "refused.")),
+              "refused. Google Workspace allows 2,000 messages a day and 100 recipients per "
+              "message over SMTP; a free gmail.com account only 500 a day: lower the quota "
+              "for one."),
+           # Google, "Gmail sending limits in Google Workspace": 2,000 messages a day (the
+           # closest a recipient quota comes), 100 recipients per message sent over SMTP.
+           # No per-minute figure is published.
+           daily_recipient_quota=2000, max_recipients_per_message=100),
     Preset("sina", N_("Sina Mail"), "smtp.sina.com", 465, "ssl",
            N_("Enable SMTP in Sina Mail settings. Use an authorization code generated in the "
               "mailbox settings, not the login password. The sender address must equal the "

@@ -3,7 +3,12 @@
 Each message is handed over right after one commit that stores the previous message's
 outcome and marks this one ``sending`` (``lifecycle.hand_over``), so a crash leaves at
 most the message on the wire in doubt per connection. A dropped link is reopened at
-once; only a sender whose connect, TLS or login fails pauses the rest of its claim.
+once; only a sender whose connect, TLS or login fails pauses the rest of its claim, or
+hands it to its fallback sender (one hop: the fallback's own failure pauses it).
+
+Quotas (``outbox.quota``): each hand-over books its recipients in the sender's rolling
+24 hours first; when there is no room, or the provider answered with its own quota
+reply, the rest of the claim waits until the window resets without using up attempts.
 """
 
 import time
@@ -13,15 +18,15 @@ from flask import current_app
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.mail import ComposeError, DeliveryError, open_session
-from portal.outbox import lifecycle
-from portal.outbox.delivery import rebuild, settings_or_error
+from portal.outbox import lifecycle, quota
+from portal.outbox.delivery import SESSION_STEPS, rebuild, settings_or_error
 from portal.outbox.models import Message
 from portal.outbox.outcome import outcome
 from portal.outbox.throttle import wait_for_slot
 from portal.senders.models import Sender
 
-SESSION_STEPS = ("connect", "tls", "ehlo", "auth")
 RECONNECT_BACKOFF = (0.2, 1.0)  # seconds before each further try after a dropped link
+STOPPED = object()  # asked to stop: the rest of the claim is given back, not held
 
 
 class _Connection:
@@ -32,10 +37,10 @@ class _Connection:
 
     def send(self, payload, envelope_from: str, recipients: list[str]):
         if self.broken:
-            self._open()
+            self.open()
         return self.session.send(payload, envelope_from, recipients)
 
-    def _open(self) -> None:
+    def open(self) -> None:
         """Open the session; after a drop, try again (briefly) before giving up, so a
         server restart or a "too many errors" hang-up does not pause the sender."""
         waits = RECONNECT_BACKOFF if self.dropped else ()
@@ -71,15 +76,88 @@ def _payload(row, sender: Sender):
 
 
 def _send_one(row, conn: _Connection, sender: Sender):
-    """Hand one message to the server; returns (outcome, session-level error or None)."""
+    """Hand one message to the server; returns (outcome, what stops the run or None):
+    a session-level error, or the provider's quota pause."""
     started = utcnow()
     try:
         result = conn.send(_payload(row, sender), row.sender_address, lifecycle.envelope(row))
     except DeliveryError as error:
         session_failed = error.step in SESSION_STEPS and conn.broken
         conn.dropped = conn.broken and not session_failed
-        return outcome(row, started, error=error), error if session_failed else None
-    return outcome(row, started, result=result), None
+        wait = quota.after_reply(sender.id, error, None)
+        found = outcome(row, started, error=error, hold=wait and (wait.until, wait.part))
+        return found, wait or (error if session_failed else None)
+    wait = quota.after_reply(sender.id, None, result.refused)
+    return outcome(row, started, result=result, hold=wait and (wait.until, wait.part)), wait
+
+
+class _Run:
+    """The hand-over loop of one sender's share of a claim. ``via`` = (primary name,
+    its error) when this sender is the fallback of a primary that failed."""
+
+    def __init__(self, sender: Sender, conn: _Connection, claim_id: str, *, lease: float,
+                 should_stop, via=None):
+        # Read once: every commit expires the ORM object, and reloading it per message
+        # would cost a query each time.
+        self.sender, self.sender_id, self.rate = sender, sender.id, sender.rate_per_minute
+        self.quota, self.conn, self.claim_id = sender.daily_recipient_quota, conn, claim_id
+        self.lease, self.should_stop, self.via = lease, should_stop, via
+        self.previous, self.accepted, self.done = None, 0, set()
+
+    def deliver(self, pks: list[int]):
+        """Returns (ids left unsent, what stopped the run: None, a session-level
+        ``DeliveryError`` or a ``quota.Wait``)."""
+        read_ahead = int(current_app.config["WORKER_READ_AHEAD"])
+        try:
+            for row in _rows(pks, self.claim_id, read_ahead):
+                stop = self._one(row)
+                if stop is STOPPED:
+                    break
+                if stop is not None:
+                    return [pk for pk in pks if pk not in self.done], stop
+        finally:
+            lifecycle.finish(self.previous)
+        return [], None
+
+    def _one(self, row):
+        if (self.rate or self.quota) and self.previous is not None:
+            lifecycle.finish(self.previous)  # do not hold an outcome while waiting
+            self.previous = None
+        if self.should_stop():
+            return STOPPED
+        recipients = len(lifecycle.envelope(row))
+        if self.quota and recipients > self.quota:  # it could never go: say so at once
+            self.done.add(row.id)
+            lifecycle.fail_claimed([row.id], self.claim_id, quota.too_large(recipients,
+                                                                             self.quota))
+            return None
+        booking = quota.book(self.sender_id, self.quota, recipients)
+        if isinstance(booking, quota.Wait):
+            return booking
+        if not wait_for_slot(self.sender_id, self.rate, self.should_stop):
+            quota.give_back(booking)
+            return STOPPED
+        self.done.add(row.id)
+        row = self._rerouted(row) if self.via else row
+        if row is None or not lifecycle.hand_over(self.previous, row.id, self.claim_id,
+                                                  self.lease):
+            quota.give_back(booking)
+            self.previous = None
+            return None
+        self.previous, stop = _send_one(row, self.conn, self.sender)
+        self.accepted += self.previous.attempt["outcome"] in ("sent", "partial")
+        if isinstance(stop, DeliveryError):
+            quota.give_back(booking)  # the session never opened: nothing was offered
+        return stop
+
+    def _rerouted(self, row):
+        """The message, now recorded as going through this (fallback) sender."""
+        primary, error = self.via
+        if not lifecycle.reroute(row.id, self.claim_id, self.sender, primary, error):
+            return None
+        rows = lifecycle.claimed_rows([row.id], self.claim_id)
+        db.session.commit()
+        return rows[0] if rows else None
 
 
 def _rows(pks: list[int], claim_id: str, size: int):
@@ -90,32 +168,35 @@ def _rows(pks: list[int], claim_id: str, size: int):
         yield from rows
 
 
-def _deliver(pks, claim_id, conn, sender, *, lease: float, should_stop):
-    """The hand-over loop; returns (messages accepted, ids left unsent, the session-level
-    failure that stopped it or None)."""
-    previous, accepted, read_ahead = None, 0, int(current_app.config["WORKER_READ_AHEAD"])
-    # Read once: every commit expires the ORM object, and reloading it per message
-    # would cost a query each time.
-    sender_id, rate = sender.id, sender.rate_per_minute
-    done: set[int] = set()
+def _run(sender: Sender, pks, claim_id, *, timeout: float, eager: bool, **options):
+    """Deliver through ``sender``; returns (accepted, ids left, what stopped it).
+    ``eager`` opens the session before the first hand-over, so that a sender that
+    cannot connect or log in leaves every message untouched (for its fallback)."""
+    wait = quota.provider_wait(sender)
+    if wait is not None:
+        return 0, pks, wait
+    settings, error = settings_or_error(sender, timeout)
+    if error is not None:
+        return 0, pks, error
+    conn = _Connection(settings)
     try:
-        for row in _rows(pks, claim_id, read_ahead):
-            if rate and previous is not None:
-                lifecycle.finish(previous)  # do not hold an outcome while waiting
-                previous = None
-            if should_stop() or not wait_for_slot(sender_id, rate, should_stop):
-                break
-            done.add(row.id)
-            if not lifecycle.hand_over(previous, row.id, claim_id, lease):
-                previous = None
-                continue
-            previous, failure = _send_one(row, conn, sender)
-            accepted += previous.attempt["outcome"] in ("sent", "partial")
-            if failure is not None:
-                return accepted, [pk for pk in pks if pk not in done], failure
+        if eager:
+            conn.open()
+        run = _Run(sender, conn, claim_id, **options)
+        rest, stop = run.deliver(pks)
+        return run.accepted, rest, stop
+    except DeliveryError as failure:  # only the eager open raises
+        return 0, pks, failure
     finally:
-        lifecycle.finish(previous)
-    return accepted, [], None
+        conn.close()
+
+
+def _fallback_of(sender: Sender) -> Sender | None:
+    """The sender's usable fallback: enabled, and never the sender itself."""
+    if sender.fallback_sender_id in (None, sender.id):
+        return None
+    fallback = db.session.get(Sender, sender.fallback_sender_id)
+    return fallback if fallback is not None and fallback.enabled else None
 
 
 def deliver_chunk(sender_id: int | None, pks: list[int], claim_id: str, *, lease: float,
@@ -128,17 +209,26 @@ def deliver_chunk(sender_id: int | None, pks: list[int], claim_id: str, *, lease
             "connect", "protocol", "The sender was deleted or disabled before delivery.",
             kind="permanent"))
         return 0
-    settings, error = settings_or_error(sender, timeout)
-    if error is not None:
-        lifecycle.fail_claimed(pks[:1], claim_id, error)
-        lifecycle.pause(claim_id, pks[1:], error)
-        return 0
-    conn = _Connection(settings)
-    try:
-        accepted, rest, failure = _deliver(pks, claim_id, conn, sender, lease=lease,
-                                           should_stop=should_stop)
-    finally:
-        conn.close()
-    if failure is not None:
-        lifecycle.pause(claim_id, rest, failure)
+    fallback, name = _fallback_of(sender), sender.name
+    options = {"lease": lease, "should_stop": should_stop}
+    accepted, rest, stop = _run(sender, pks, claim_id, timeout=timeout,
+                                eager=fallback is not None, **options)
+    if isinstance(stop, DeliveryError) and fallback is not None and rest:
+        more, left, second = _run(fallback, rest, claim_id, timeout=timeout, eager=True,
+                                  via=(name, stop), **options)
+        accepted += more
+        if second is None:
+            return accepted
+        rest = left  # the fallback failed too: the rest waits as if it had none
+    _settle(claim_id, rest, stop)
     return accepted
+
+
+def _settle(claim_id: str, rest: list[int], stop) -> None:
+    """What is left of the claim after a run stopped early: it waits for the quota, or
+    for the sender that could not connect, set up TLS or log in (no attempt used)."""
+    if isinstance(stop, quota.Wait):
+        lifecycle.hold(claim_id, rest, stop.until, stop.part)
+    elif isinstance(stop, DeliveryError):
+        lifecycle.pause(claim_id, rest, stop)
+

@@ -6,10 +6,13 @@ from portal.crypto import SecretUnreadable
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.mail import DeliveryError, build_message, open_session
-from portal.outbox import lifecycle
+from portal.outbox import lifecycle, quota
 from portal.outbox.models import Message
 from portal.senders.models import Sender
 from portal.senders.service import sender_settings
+
+# The steps of opening a session: a failure there means nothing was offered yet.
+SESSION_STEPS = ("connect", "tls", "ehlo", "auth")
 
 
 def rebuild(message: Message, sender: Sender) -> EmailMessage:
@@ -29,11 +32,13 @@ def settings_or_error(sender: Sender, timeout: float):
         return None, DeliveryError("auth", "auth_failed", str(error), kind="permanent")
 
 
-def deliver_now(message: Message, sender: Sender, msg: EmailMessage, timeout: float) -> None:
+def deliver_now(message: Message, sender: Sender, msg: EmailMessage, timeout: float,
+                booking=None) -> None:
     """Immediate mode: one session, one message; the outcome is committed.
 
     The caller has committed the message as started (``lifecycle.start_immediate``): its
-    lease lets recovery find a request that dies mid-send.
+    lease lets recovery find a request that dies mid-send. ``booking`` (the recipients
+    booked in the sender's quota) is given back when the session never opened.
     """
     started = utcnow()
     settings, error = settings_or_error(sender, timeout)
@@ -45,5 +50,10 @@ def deliver_now(message: Message, sender: Sender, msg: EmailMessage, timeout: fl
                                       lifecycle.envelope(message))
         except DeliveryError as failure:
             error = failure
+    # The provider's quota reply pauses the sender for every path (the worker holds
+    # the rest of the message's recipients until then).
+    quota.after_reply(sender.id, error, result.refused if result is not None else None)
+    if error is not None and error.step in SESSION_STEPS:
+        quota.give_back(booking)  # nothing was offered to the server
     lifecycle.finish_immediate(message, started, result=result, error=error)
     db.session.commit()

@@ -10,7 +10,8 @@
 - the worker (``outbox.worker`` / ``outbox.batch``): ``claim_batch``, ``hand_over`` (one
   commit holds the previous message's outcome and the next one's "handing over" mark, so
   a crash leaves at most the message on the wire in doubt), ``finish``, ``fail_claimed``,
-  ``pause``, ``release`` and ``recover_expired``;
+  ``pause`` or ``hold`` (a paused sender, a quota without room), ``reroute`` (through
+  the fallback sender), ``release`` and ``recover_expired``;
 - the records page: ``requeue`` for a manual retry or a resend to refused recipients.
 """
 
@@ -27,6 +28,7 @@ from sqlalchemy import and_, bindparam, insert, or_, select, update
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.mail import DeliveryError, diagnosis
+from portal.mail.compose import flatten_message
 from portal.outbox import recipients as rcpt
 from portal.outbox.groupcommit import GroupCommit
 from portal.outbox.models import Attempt, Message
@@ -38,9 +40,9 @@ FINAL = ("sent", "partial", "failed", "unknown")
 RETRYABLE = ("partial", "failed", "unknown")  # an admin may requeue these by hand
 
 MESSAGES = Message.__table__
-_OUTCOME_COLUMNS = ("status", "attempt_count", "last_attempt_at", "sent_at", "reply_code",
-                    "reply_text", "diagnosis", "next_attempt_at", "claimed_by", "lease_until",
-                    "recipient_results")
+_OUTCOME_COLUMNS = ("status", "attempt_count", "attempts_base", "last_attempt_at", "sent_at",
+                    "reply_code", "reply_text", "diagnosis", "next_attempt_at", "claimed_by",
+                    "lease_until", "recipient_results")
 _STORE = (update(MESSAGES).where(MESSAGES.c.id == bindparam("b_id"))
           .values({name: bindparam(name) for name in _OUTCOME_COLUMNS}))
 _ADD_ATTEMPT = insert(Attempt.__table__)
@@ -199,15 +201,41 @@ def fail_claimed(pks: list[int], claim_id: str, error: DeliveryError) -> None:
 def pause(claim_id: str, pks: list[int], error: DeliveryError) -> None:
     """A sender that cannot connect, set up TLS or log in: the rest of its claim waits
     ``SENDER_PAUSE_SECONDS`` without using up attempts."""
+    pause_for = float(current_app.config.get("SENDER_PAUSE_SECONDS", 300))
+    hold(claim_id, pks, _lease(pause_for), diagnosis.paused_part(error))
+
+
+def hold(claim_id: str, pks: list[int], until, part: dict) -> None:
+    """Claimed mail waits until ``until`` without using up attempts, ``part`` (a stored
+    diagnosis part) saying why: a paused sender, a quota with no room left."""
     if not pks:
         return
-    pause_for = float(current_app.config.get("SENDER_PAUSE_SECONDS", 300))
     _execute(update(Message).where(Message.id.in_(pks), Message.claimed_by == claim_id,
                                    Message.status.in_(DUE))
-             .values(claimed_by=None, lease_until=None, next_attempt_at=_lease(pause_for),
-                     diagnosis=diagnosis.store([diagnosis.paused_part(error)]))
+             .values(claimed_by=None, lease_until=None, next_attempt_at=until,
+                     diagnosis=diagnosis.store([part]))
              .execution_options(synchronize_session=False))
     db.session.commit()
+
+
+def reroute(pk: int, claim_id: str, fallback, primary_name: str,
+            error: DeliveryError) -> bool:
+    """A claimed message goes through the ``fallback`` sender because its own failed
+    with ``error`` at connect, TLS or login: the sender snapshot becomes the fallback's,
+    the bytes are made again with its From (the Message-ID stays), and ``sender_note``
+    keeps why. Committed; False when the claim is no longer ours."""
+    message = db.session.get(Message, pk)
+    if message is None or message.claimed_by != claim_id or message.status not in DUE:
+        db.session.rollback()
+        return False
+    from portal.outbox.delivery import rebuild  # delivery imports this module
+    message.sender_id, message.sender_name = fallback.id, fallback.name
+    message.sender_address, message.sender_reason = fallback.address, "fallback"
+    message.raw_message = flatten_message(rebuild(message, fallback))
+    message.sender_note = diagnosis.store(
+        [diagnosis.fallback_part(primary_name, fallback.name, error)])
+    db.session.commit()
+    return True
 
 
 def release(claim_id: str, ids: list[int] | None = None) -> int:

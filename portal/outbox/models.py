@@ -57,6 +57,9 @@ class Message(db.Model):
     sender_name: Mapped[str] = mapped_column(String(120))
     sender_address: Mapped[str] = mapped_column(String(254))
     sender_reason: Mapped[str] = mapped_column(String(40))
+    # Why the mail went through another sender than the one chosen (a stored diagnosis
+    # part ``fallback_used`` naming both and the first one's failure); None otherwise.
+    sender_note: Mapped[str | None] = mapped_column(Text)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     token_id: Mapped[int | None] = mapped_column(Integer, index=True)
     triggered_by: Mapped[str | None] = mapped_column(String(200))

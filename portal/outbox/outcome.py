@@ -80,11 +80,14 @@ def _attempt_outcome(result, error: DeliveryError | None) -> str:
 
 
 def outcome(row, started, *, result=None, error: DeliveryError | None = None,
-            retry: bool = True) -> Outcome:
+            retry: bool = True, hold: tuple | None = None) -> Outcome:
     """One attempt's outcome: a ``SendResult`` (some recipients accepted) or an error.
 
     ``retry=False`` (a sender's test mail, sent with settings that may never be saved)
     makes it final at once instead of leaving deferred recipients to the worker.
+    ``hold`` = ``(until, part)``: the provider answered with its quota reply, so this
+    attempt does not count against the maximum (``attempts_base`` moves on with it) and
+    the pending recipients wait until ``until``, ``part`` saying why.
     """
     now, number = utcnow(), row.attempt_count + 1
     results = rcpt.current(row.recipient_results, row.to_addrs, row.cc_addrs, row.bcc_addrs)
@@ -96,19 +99,29 @@ def outcome(row, started, *, result=None, error: DeliveryError | None = None,
     else:
         results = rcpt.apply_attempt(results, attempted, refused=error.recipients, error=error)
         code, text = error.code, error.text
-    attempts = number - (row.attempts_base or 0)
+    base = (row.attempts_base or 0) + (hold is not None)
+    attempts = number - base
     out_of_attempts = attempts >= int(current_app.config["MAX_ATTEMPTS"])
     if rcpt.tally(results)[rcpt.PENDING] and (out_of_attempts or not retry):
         results = rcpt.give_up(results, attempts)
     status = rcpt.status_of(results)
-    diagnosis = _describe(status, results, error, attempts)
-    values = {"b_id": row.id, "status": status, "attempt_count": number,
+    stored = _describe(status, results, error, attempts)
+    if hold is not None and status == "retrying":
+        stored = diagnosis.store([*diagnosis.parts_of(stored), hold[1]])
+    values = {"b_id": row.id, "status": status, "attempt_count": number, "attempts_base": base,
               "last_attempt_at": now, "reply_code": code, "reply_text": text,
-              "sent_at": now if error is None else row.sent_at, "diagnosis": diagnosis,
-              "next_attempt_at": now + retry_delay(attempts) if status == "retrying" else None,
+              "sent_at": now if error is None else row.sent_at, "diagnosis": stored,
+              "next_attempt_at": _next_attempt(status, attempts, hold, now),
               "claimed_by": None, "lease_until": None, "recipient_results": results}
     attempt = {"message_pk": row.id, "number": number, "started_at": started,
                "finished_at": now, "outcome": _attempt_outcome(result, error),
                "step": error.step if error else None, "reply_code": code, "reply_text": text,
-               "diagnosis": diagnosis}
+               "diagnosis": stored}
     return Outcome(status, values, attempt)
+
+
+def _next_attempt(status: str, attempts: int, hold: tuple | None, now):
+    """When a retrying message is due again: after the provider's pause, else backoff."""
+    if status != "retrying":
+        return None
+    return hold[0] if hold is not None else now + retry_delay(attempts)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from portal.addresses import AddressError, normalize_address
 from portal.extensions import db
 from portal.mail import ComposeError, build_message
-from portal.outbox import lifecycle
+from portal.outbox import lifecycle, quota
 from portal.outbox.actors import Actor
 from portal.outbox.delivery import deliver_now
 from portal.outbox.models import Message
@@ -33,11 +33,14 @@ MAX_RECIPIENTS = 100
 
 
 class SubmitError(Exception):
-    """Mail that cannot be accepted; ``code`` is stable for the API, ``field`` for forms."""
+    """Mail that cannot be accepted; ``code`` is stable for the API, ``field`` for forms,
+    ``retry_after`` (seconds) for a refusal that passes with time (a quota)."""
 
-    def __init__(self, code: str, message: str, field: str | None = None, status: int = 422):
+    def __init__(self, code: str, message: str, field: str | None = None, status: int = 422,
+                 retry_after: int | None = None):
         super().__init__(message)
         self.code, self.message, self.field, self.status = code, message, field, status
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -130,6 +133,32 @@ def _immediate_slot(sender: Sender) -> bool:
     return True
 
 
+def _check_size(sender: Sender, recipients: int) -> None:
+    """A message with more recipients than the sender takes in one message, or may
+    reach in 24 hours, is refused before anything is stored."""
+    most = sender.max_recipients_per_message
+    if most and recipients > most:
+        raise SubmitError("too_many_recipients", _(
+            "The sender “%(name)s” takes at most %(most)d recipients per message (To, Cc "
+            "and Bcc together); this one has %(num)d. Split it into several messages.",
+            name=sender.name, most=most, num=recipients), "to")
+    daily = sender.daily_recipient_quota
+    if daily and recipients > daily:
+        raise SubmitError("too_many_recipients", _(
+            "The sender “%(name)s” may reach at most %(most)d recipients in 24 hours; this "
+            "message has %(num)d.", name=sender.name, most=daily, num=recipients), "to")
+
+
+def _immediate_quota(sender: Sender, recipients: int):
+    """Book an immediate send's recipients in the sender's quota, or refuse it (429,
+    with when to try again): immediate mail never waits for a quota."""
+    booking = quota.check(sender, recipients)
+    if not isinstance(booking, quota.Wait):
+        return booking
+    raise SubmitError("quota_exceeded", quota.refusal(sender.name, booking), "sender_id", 429,
+                      retry_after=booking.seconds)
+
+
 def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
     """Accept one message: queued for deferred senders, sent at once for immediate ones."""
     to = clean_addresses("to", sub.to)
@@ -141,6 +170,7 @@ def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
                           _("At most %(num)d recipients per message.", num=MAX_RECIPIENTS),
                           "to")
     sender, reason = choose_sender(actor, sub.sender_id)
+    _check_size(sender, len(to) + len(cc) + len(bcc))
     subject, html, text, template_name = _content(actor, sub, sender.team_id or actor.team_id)
     mode = sub.mode or sender.mode
     try:
@@ -148,8 +178,12 @@ def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
                             to=to, cc=cc, bcc=bcc, subject=subject, html=html, text=text)
     except ComposeError as error:
         raise SubmitError("invalid_header", str(error), error.field) from error
-    if mode != "deferred" and not _immediate_slot(sender):
-        mode = "deferred"  # the sender's rate is used up: the worker keeps to it
+    booking = None
+    if mode != "deferred":
+        booking = _immediate_quota(sender, len(to) + len(cc) + len(bcc))
+        if not _immediate_slot(sender):
+            quota.give_back(booking)  # the worker books it again when it sends
+            mode = "deferred"  # the sender's rate is used up: the worker keeps to it
     message = new_message(
         msg=msg, sender_id=sender.id, sender_name=sender.name, sender_address=sender.address,
         sender_reason=reason, team_id=sender.team_id if sender.team_id else actor.team_id,
@@ -164,5 +198,5 @@ def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
         lifecycle.start_immediate(message)
     db.session.commit()
     if mode != "deferred":
-        deliver_now(message, sender, msg, current_app.config["SMTP_TIMEOUT"])
+        deliver_now(message, sender, msg, current_app.config["SMTP_TIMEOUT"], booking)
     return message

@@ -95,6 +95,13 @@ class SenderForm(FlaskForm):
     max_connections = WholeNumberField(_l("Parallel connections"), default=1, validators=[
         InputRequired(_l("Enter how many connections deferred delivery may open (1 or more).")),
         NumberRange(1, 20, _l("Parallel connections must be between 1 and 20."))])
+    daily_recipient_quota = WholeNumberField(_l("Recipients per 24 hours"), validators=[
+        Optional(), NumberRange(1, 10_000_000, _l("Recipients per 24 hours must be between 1 "
+                                                  "and 10000000, or empty for no limit."))])
+    max_recipients_per_message = WholeNumberField(_l("Recipients per message"), validators=[
+        Optional(), NumberRange(1, 10_000, _l("Recipients per message must be between 1 and "
+                                              "10000, or empty for no limit."))])
+    fallback_sender_id = SelectField(_l("Fallback sender"), validate_choice=False)
     test_recipient = EmailField(_l("Test recipient"), filters=[strip_text],
                                 validators=[Optional(), address_field])
 
@@ -105,10 +112,22 @@ class SenderForm(FlaskForm):
         options = [("", _l("System (all teams)"))] if allow_system else []
         self.team_id.choices = choices(options + [(str(t.id), t.name) for t in teams])
 
+    def set_fallback_choices(self, senders, current) -> None:
+        """Enabled senders the admin may use, never the sender itself; a stored fallback
+        that is no longer one of them stays visible (saving it again says why not)."""
+        options = [("", _l("None: mail waits while this sender cannot connect"))]
+        options += [(str(s.id), s.name) for s in senders if current is None or s.id != current.id]
+        stored = current.fallback_sender_id if current is not None else None
+        if stored and all(value != str(stored) for value, _label in options):
+            options.append((str(stored), _l("Sender %(id)s (not usable)", id=stored)))
+        self.fallback_sender_id.choices = choices(options)
+
     def values(self) -> dict:
         """The submitted values, trimmed, with the team as an id (None = system level)."""
         values = {name: field.data for name, field in self._fields.items()}
         values["team_id"] = int(self.team_id.data) if self.team_id.data else None
+        fallback = str(self.fallback_sender_id.data or "")
+        values["fallback_sender_id"] = int(fallback) if fallback.isdigit() else None
         for name in ("name", "host", "address", "username", "display_name"):
             values[name] = (values.get(name) or "").strip()
         return values

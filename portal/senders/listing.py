@@ -1,4 +1,5 @@
-"""What the sender list shows beside the settings: paused, failing and the last check.
+"""What the sender list shows beside the settings: paused, failing, the last check, and
+today's use against the quotas (recipients in the rolling 24 hours, the provider's pause).
 
 Paused: mail of the sender waits after a delivery error (a retry, or the worker's pause
 after a failed connect or login). Failing: mail through it failed in the last 24 hours
@@ -11,6 +12,7 @@ from sqlalchemy import case, func, select
 
 from portal.dbtypes import utcnow
 from portal.extensions import db
+from portal.outbox import quota
 from portal.outbox.lifecycle import DUE
 from portal.outbox.models import Message
 from portal.senders import checks
@@ -38,10 +40,14 @@ def _failing(ids: list[int]) -> set[int]:
 
 def states(senders) -> dict[int, dict]:
     """{sender id: {"paused": waiting messages, "failing": bool, "check": last check or
-    None}} for the listed senders."""
+    None, "used": recipients in the quota's 24 hours (None without a quota),
+    "provider_pause": the provider's quota pause (``quota.Wait``) or None}}."""
     ids = [sender.id for sender in senders]
     if not ids:
         return {}
     paused, failing = _paused(ids), _failing(ids)
+    used = quota.used_by([s.id for s in senders if s.daily_recipient_quota])
     return {sender.id: {"paused": paused.get(sender.id, 0), "failing": sender.id in failing,
-                        "check": checks.last(sender)} for sender in senders}
+                        "check": checks.last(sender),
+                        "used": used.get(sender.id, 0) if sender.daily_recipient_quota else None,
+                        "provider_pause": quota.provider_wait(sender)} for sender in senders}

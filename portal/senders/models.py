@@ -6,12 +6,14 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Float,
+    ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     false,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.dbtypes import UTCDateTime, partial_unique, utcnow
 from portal.extensions import db
@@ -60,6 +62,18 @@ class Sender(TeamScoped, db.Model):
     max_connections: Mapped[int] = mapped_column(Integer, default=1)
     # Epoch seconds of the next free sending slot, shared by all workers (rate limit).
     throttle_next_at: Mapped[float | None] = mapped_column(Float)
+    # Quotas (None: no limit): recipients per rolling 24 hours, counted in
+    # ``SenderUsage``, and recipients (To + Cc + Bcc) per message.
+    daily_recipient_quota: Mapped[int | None] = mapped_column(Integer)
+    max_recipients_per_message: Mapped[int | None] = mapped_column(Integer)
+    # Where deferred mail goes when this sender cannot connect, set up TLS or log in.
+    fallback_sender_id: Mapped[int | None] = mapped_column(
+        ForeignKey("senders.id", ondelete="SET NULL"))
+    # The provider answered with its own quota reply (163 MI:STC, Exchange throttling):
+    # nothing is sent through the sender before this time. Reason: a stable code.
+    provider_paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provider_pause_reason: Mapped[str | None] = mapped_column(String(40))
+    provider_pause_reply: Mapped[str | None] = mapped_column(String(300))
     # The last Test connection / test mail on the stored settings (None: never tested).
     # The reason is a stable code (``DeliveryError.reason``), worded when shown.
     last_check_ok: Mapped[bool | None] = mapped_column(Boolean)
@@ -69,9 +83,25 @@ class Sender(TeamScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    fallback = relationship("Sender", remote_side=[id], foreign_keys=[fallback_sender_id])
+
     @property
     def has_password(self) -> bool:
         return bool(self.password_encrypted)
 
     def __repr__(self) -> str:
         return f"<Sender {self.id} {self.name}>"
+
+
+class SenderUsage(db.Model):
+    """Recipients offered to the server through a sender at one moment: the rolling
+    24-hour window of ``daily_recipient_quota`` is the sum of the last day's rows."""
+
+    __tablename__ = "sender_usage"
+    __table_args__ = (Index("ix_sender_usage_sender_at", "sender_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender_id: Mapped[int] = mapped_column(ForeignKey("senders.id", ondelete="CASCADE"))
+    # Epoch seconds, like the rate throttle's slots.
+    at: Mapped[float] = mapped_column(Float, nullable=False)
+    recipients: Mapped[int] = mapped_column(Integer, nullable=False)

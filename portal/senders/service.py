@@ -15,7 +15,8 @@ from portal.teams.service import administered_teams
 
 EDITABLE = ("name", "team_id", "host", "port", "encryption", "address", "username",
             "display_name", "mode", "enabled", "ca_cert", "rate_per_minute", "max_connections",
-            "allow_plain_auth")
+            "allow_plain_auth", "daily_recipient_quota", "max_recipients_per_message",
+            "fallback_sender_id")
 MOVED_AWAY_MESSAGE = _l("Enter the password again: the stored one is only sent to the "
                         "server, port, encryption, username and CA certificate it was saved "
                         "with.")
@@ -51,6 +52,7 @@ def save_sender(actor, sender: Sender | None, values: dict) -> Sender:
         raise ServiceError(refused, "host")
     if not values.get("password") and moved_away(values, sender):
         raise ServiceError(str(MOVED_AWAY_MESSAGE), "password")
+    check_fallback(actor, sender, values.get("fallback_sender_id"))
     if sender is None:
         sender = Sender()
         db.session.add(sender)
@@ -65,6 +67,28 @@ def save_sender(actor, sender: Sender | None, values: dict) -> Sender:
         sender.is_default = False
     db.session.flush()
     return sender
+
+
+def check_fallback(actor, sender: Sender | None, fallback_id: int | None) -> None:
+    """A fallback is an enabled sender the admin may use, never the sender itself, and
+    never one that leads back to it (A → B → A would hand mail to and fro)."""
+    if fallback_id is None:
+        return
+    if sender is not None and fallback_id == sender.id:
+        raise ServiceError(_("A sender cannot be its own fallback."), "fallback_sender_id")
+    usable = {candidate.id: candidate for candidate in usable_senders(actor)}
+    current, seen = usable.get(fallback_id), set()
+    if current is None:
+        raise ServiceError(_("Choose an enabled sender you may use as the fallback sender."),
+                           "fallback_sender_id")
+    while sender is not None and current is not None and current.id not in seen:
+        if current.fallback_sender_id == sender.id:
+            raise ServiceError(_(
+                "“%(name)s” already falls back to this sender, so this would be a loop. Choose "
+                "another fallback sender, or first clear the fallback of “%(name)s”.",
+                name=current.name), "fallback_sender_id")
+        seen.add(current.id)
+        current = db.session.get(Sender, current.fallback_sender_id or 0)
 
 
 def delete_sender(actor, sender: Sender) -> None:

@@ -16,7 +16,7 @@ from portal.mail import (
     diagnose,
     probe,
 )
-from portal.outbox import lifecycle
+from portal.outbox import lifecycle, quota
 from portal.outbox.records import new_message
 from portal.senders.models import Sender
 from portal.senders.service import smtp_settings
@@ -53,6 +53,10 @@ def send_test_mail(values: dict, stored: Sender | None, timeout: float, *,
     ones being tested.
     """
     recipient = values["test_recipient"]
+    if stored is not None:  # a saved sender's test mail counts against its quotas too
+        booking = quota.check(stored, 1)
+        if isinstance(booking, quota.Wait):
+            raise quota.Refused(quota.refusal(stored.name, booking))
     settings = smtp_settings(values, stored, timeout)
     msg = build_test_mail(values["address"], values["display_name"], recipient,
                           sent_at=when(utcnow()))
@@ -67,6 +71,9 @@ def send_test_mail(values: dict, stored: Sender | None, timeout: float, *,
     db.session.commit()
     started = utcnow()
     report = probe(settings, values["address"], recipient, msg)
+    if stored is not None:
+        quota.after_reply(stored.id, report.error,
+                          report.result.refused if report.result is not None else None)
     lifecycle.finish_immediate(message, started, result=report.result, error=report.error,
                                retry=False)
     return CheckResult("mail", report, _diagnosis(report), recipient, message_pk=message.id)

@@ -11,6 +11,7 @@ from portal.errors import ServiceError
 from portal.extensions import db, limiter
 from portal.htmx import is_htmx, redirect, render
 from portal.mail import ComposeError, get_preset
+from portal.outbox import quota
 from portal.senders import (
     allowlist,
     checks,
@@ -40,8 +41,10 @@ def _form(sender=None, **kwargs) -> SenderForm:
     form = SenderForm(obj=sender, **kwargs)
     teams = administered_teams(current_user)
     form.set_team_choices(teams, allow_system=current_user.is_system_admin)
+    form.set_fallback_choices(service.usable_senders(current_user), sender)
     if sender is not None and request.method == "GET":
         form.team_id.data = str(sender.team_id or "")
+        form.fallback_sender_id.data = str(sender.fallback_sender_id or "")
     if request.method == "GET" and not form.test_recipient.data:
         form.test_recipient.data = current_user.email or ""  # a test mail to oneself
     return form
@@ -189,6 +192,9 @@ def check():
     except SecretUnreadable as error:
         return render("senders/_check_result.html", status=422, form=form,
                       problems={"password": [str(error)]})
+    except quota.Refused as error:
+        return render("senders/_check_result.html", status=429, form=form,
+                      problems={"test_recipient": [str(error)]})
     except ComposeError as error:  # the mail core refused a value the form accepted
         field = COMPOSE_FIELDS.get(error.field, "display_name")
         return render("senders/_check_result.html", status=422, form=form,
@@ -247,4 +253,7 @@ def preset():
     if chosen is not None:
         form.host.data, form.port.data = chosen.host, chosen.port
         form.encryption.data = chosen.encryption
+        form.rate_per_minute.data = chosen.rate_per_minute
+        form.daily_recipient_quota.data = chosen.daily_recipient_quota
+        form.max_recipients_per_message.data = chosen.max_recipients_per_message
     return render("senders/_preset.html", preset=chosen, form=form)
