@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from email import policy
 from email._header_value_parser import get_addr_spec
@@ -14,9 +14,14 @@ from email.generator import BytesGenerator
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import TYPE_CHECKING
 
 from portal.i18n.marks import N_
+from portal.mail.bodies import flatten_spliced
 from portal.mail.htmltext import html_to_text
+
+if TYPE_CHECKING:
+    from portal.mail.attachments import Attachment
 
 # C0 controls (tab allowed), DEL, and the characters Python treats as line breaks.
 _FORBIDDEN = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
@@ -131,13 +136,15 @@ def build_message(
     text: str | None = None,
     message_id: str | None = None,
     reply_to: str | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> EmailMessage:
     """Compose a multipart/alternative mail (plain text + HTML) ready for SMTP.
 
     Bcc addresses are only validated here: they belong in the envelope
     (``envelope_recipients``), never in a header. When an address written into a header
     is not ASCII, the message uses ``policy.SMTPUTF8`` (UTF-8 headers, RFC 6532), the
-    only correct form for it; ``flatten_message`` then writes those bytes.
+    only correct form for it; ``flatten_message`` then writes those bytes. Attachments
+    and inline images: ``portal.mail.attachments``.
     """
     check_header("display_name", display_name)
     sender = _address("from_address", from_address, display_name)
@@ -164,6 +171,10 @@ def build_message(
     msg.set_content(text if text is not None else html_to_text(html))
     msg.add_alternative(html, subtype="html")
     _check_carried(msg)
+    if attachments:
+        from portal.mail.attachments import add_attachments  # it builds on this module
+
+        add_attachments(msg, attachments)
     return msg
 
 
@@ -211,11 +222,15 @@ def flatten_message(msg: EmailMessage, utf8: bool | None = None) -> bytes:
     out_policy = msg.policy.clone(linesep="\r\n")
     if utf8 is not None:
         out_policy = out_policy.clone(utf8=utf8)
-    buffer = io.BytesIO()
-    BytesGenerator(buffer, policy=out_policy).flatten(msg, linesep="\r\n")
-    data = buffer.getvalue()
+    data = flatten_spliced(msg, lambda whole: _generate(whole, out_policy))
     _check_header_lines(data, [name for name in msg.keys() if name.lower() != "bcc"])
     return data
+
+
+def _generate(msg: EmailMessage, out_policy) -> bytes:
+    buffer = io.BytesIO()
+    BytesGenerator(buffer, policy=out_policy).flatten(msg, linesep="\r\n")
+    return buffer.getvalue()
 
 
 _HEADER_NAME = re.compile(rb"([!-9;-~]+)[ \t]*:")
