@@ -1,0 +1,32 @@
+"""attachments: the files of each message (for the records) and each sender's message limit
+
+Revision ID: c3d5e7f9a1b3
+Revises: e1f3a5c7d9b2
+Create Date: 2026-12-01 05:20:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = 'c3d5e7f9a1b3'
+down_revision = 'e1f3a5c7d9b2'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    # The files themselves are in raw_message; this is the list the records show.
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('attachments', sa.JSON(), nullable=True))
+    # NULL: the portal's default (PORTAL_MAX_MESSAGE_BYTES, 25 MB).
+    with op.batch_alter_table('senders', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('max_message_bytes', sa.Integer(), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table('senders', schema=None) as batch_op:
+        batch_op.drop_column('max_message_bytes')
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_column('attachments')
