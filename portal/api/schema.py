@@ -176,6 +176,7 @@ def details(message: Message) -> dict:
         "attempt_count": message.attempt_count, "reply_code": message.reply_code,
         "reply_text": message.reply_text, "diagnosis": _diagnosis(message.diagnosis),
         "message_id": message.message_id, "recipients": recipient_results(message),
+        "attachments": list(message.attachments or []),
         "attempts": [{"number": a.number, "started_at": _iso(a.started_at),
                       "finished_at": _iso(a.finished_at), "outcome": a.outcome,
                       "step": a.step, "reply_code": a.reply_code, "reply_text": a.reply_text,

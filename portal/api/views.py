@@ -48,7 +48,7 @@ def _submit_error(error: SubmitError):
 
 
 @bp.errorhandler(RequestEntityTooLarge)
-def _too_large(_error):
+def _too_large(_exception):
     return _error(_payload_too_large())
 
 
