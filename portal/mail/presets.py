@@ -18,6 +18,13 @@ class Preset:
     port: int
     encryption: str
     advice: str
+    # The provider's documented limit for a whole message, in MB; None: the portal's
+    # default (25 MB). Only documented values: Gmail "up to 25 MB" of attachments
+    # (support.google.com/mail/answer/6584); Microsoft 365 mailboxes send 35 MB by
+    # default, base64 included (Exchange Online limits, learn.microsoft.com). QQ, 163,
+    # Sina and Tencent Exmail state 50 MB for attachments added on their web pages, not
+    # for SMTP submission, so they keep the default.
+    max_message_mb: int | None = None
 
 
 PRESETS: tuple[Preset, ...] = (
@@ -36,10 +43,10 @@ PRESETS: tuple[Preset, ...] = (
     Preset("outlook", N_("Outlook / Microsoft 365"), "smtp.office365.com", 587, "starttls",
            N_("SMTP AUTH must be enabled for the mailbox by the Microsoft 365 admin. With "
               "multi-factor sign-in, use an app password. The sender address must equal the "
-              "login user.")),
+              "login user."), 35),
     Preset("gmail", N_("Gmail"), "smtp.gmail.com", 587, "starttls",
            N_("Needs 2-step verification and an app password; the normal password is "
-              "refused.")),
+              "refused."), 25),
     Preset("sina", N_("Sina Mail"), "smtp.sina.com", 465, "ssl",
            N_("Enable SMTP in Sina Mail settings. Use an authorization code generated in the "
               "mailbox settings, not the login password. The sender address must equal the "

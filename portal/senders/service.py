@@ -15,7 +15,7 @@ from portal.teams.service import administered_teams
 
 EDITABLE = ("name", "team_id", "host", "port", "encryption", "address", "username",
             "display_name", "mode", "enabled", "ca_cert", "rate_per_minute", "max_connections",
-            "allow_plain_auth")
+            "allow_plain_auth", "max_message_bytes")
 MOVED_AWAY_MESSAGE = _l("Enter the password again: the stored one is only sent to the "
                         "server, port, encryption, username and CA certificate it was saved "
                         "with.")

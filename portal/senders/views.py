@@ -241,10 +241,12 @@ def _test_recipient_problems(form: SenderForm, action: str) -> dict:
 @bp.get("/preset")
 @admin_required
 def preset():
-    """Fill host, port and encryption from a preset and show the provider's advice."""
+    """Fill host, port, encryption and the message size limit from a preset and show the
+    provider's advice."""
     chosen = get_preset(request.args.get("preset"))
     form = _form()
     if chosen is not None:
         form.host.data, form.port.data = chosen.host, chosen.port
         form.encryption.data = chosen.encryption
+        form.max_message_bytes.data = chosen.max_message_mb
     return render("senders/_preset.html", preset=chosen, form=form)
