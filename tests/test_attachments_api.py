@@ -5,11 +5,8 @@ import base64
 import io
 import json
 import os
-import re
 from email import policy
-from email.header import decode_header, make_header
 from email.parser import BytesParser
-from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import func, select
@@ -18,9 +15,9 @@ from portal.extensions import db
 from portal.outbox.models import Message
 from portal.outbox.worker import Worker
 from portal.senders.models import Sender
+from tests.attachment_helpers import PDF, XLSX, assert_both_names, attachments_of
 
 URL = "/api/v1/messages"
-XLSX, PDF = "销售日报 2026-11.xlsx", "營運報表(第3季).pdf"
 MAIL = {"to": "alice@example.org", "subject": "Monthly figures",
         "html": "<p>Figures attached.</p>"}
 
@@ -51,44 +48,6 @@ def _count(app) -> int:
         return db.session.scalar(select(func.count()).select_from(Message))
 
 
-def _raw_param(section: str, name: str) -> str:
-    """A parameter's text exactly as written in a header section, unfolded, with RFC 2231
-    continuations joined (``name*0*``, ``name*1*``, …) but nothing decoded."""
-    unfolded = re.sub(r"\r?\n[ \t]", " ", section)
-    single = re.search(rf'\b{name}="((?:[^"\\]|\\.)*)"', unfolded) or re.search(
-        rf"\b{name}\*=([^;\s]+)", unfolded)
-    if single:
-        return single.group(1)
-    pieces = sorted((int(n), v) for n, v in re.findall(rf"\b{name}\*(\d+)\*=([^;\s]+)",
-                                                       unfolded))
-    assert pieces, f"no {name} parameter in {section!r}"
-    return "".join(value for _n, value in pieces)
-
-
-def assert_both_names(raw: bytes, expected: list[str]) -> None:
-    """Every attachment header section carries ``filename*=`` (RFC 2231) on
-    Content-Disposition and an RFC 2047 ``name=`` on Content-Type, each decoding on its
-    own to the original name."""
-    text = raw.decode("ascii")
-    sections = [part.split("\r\n\r\n", 1)[0] for part in text.split("\r\n--")
-                if "Content-Disposition: attachment" in part.split("\r\n\r\n", 1)[0]]
-    assert len(sections) == len(expected)
-    for section, name in zip(sections, expected, strict=True):
-        disposition = section[section.index("Content-Disposition"):]
-        content_type = section[section.index("Content-Type"):]
-        filename = _raw_param(disposition.split("\r\nContent-", 1)[0], "filename")
-        charset, _language, value = filename.split("'", 2)
-        assert charset == "utf-8" and unquote(value, encoding=charset, errors="strict") == name
-        encoded = _raw_param(content_type.split("\r\nContent-", 1)[0], "name")
-        assert encoded.startswith("=?utf-8?b?")
-        assert str(make_header(decode_header(encoded))) == name
-
-
-def _attachments(received) -> dict:
-    message = BytesParser(policy=policy.default).parsebytes(received.content)
-    return {part.get_filename(): part for part in message.iter_attachments()}
-
-
 def test_json_attachments_arrive_intact_with_both_name_forms(app, client, relay, make_token):
     sheet, pdf = os.urandom(70_000), b"%PDF-1.7\n" + os.urandom(5000)
     secret = make_token()
@@ -97,7 +56,7 @@ def test_json_attachments_arrive_intact_with_both_name_forms(app, client, relay,
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.json["status"] == "sent"
     (received,) = relay.messages
-    found = _attachments(received)
+    found = attachments_of(received)
     assert found[XLSX].get_content() == sheet and found[PDF].get_content() == pdf
     assert found[XLSX].get_content_type() == (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -124,20 +83,20 @@ def test_multipart_message_part_and_file_parts(app, client, relay, make_token):
                            content_type="multipart/form-data")
     assert response.status_code == 200, response.get_data(as_text=True)
     (received,) = relay.messages
-    found = _attachments(received)
+    found = attachments_of(received)
     assert found[XLSX].get_content() == sheet and found[PDF].get_content() == pdf
     assert found[XLSX].get_content_type().endswith("spreadsheetml.sheet")  # guessed
     assert_both_names(received.content, [XLSX, PDF])
 
 
-def test_multipart_message_as_a_plain_field_with_json_attachments(app, client, relay,
+def test_multipart_message_as_a_plain_field_with_jsonattachments_of(app, client, relay,
                                                                   make_token):
     body = {**MAIL, "attachments": [_file("notes.txt", b"one\r\ntwo\r\n")]}
     response = client.post(URL, data={"message": json.dumps(body),
                                       "file": (io.BytesIO(b"\x00\x01"), "raw.bin")},
                            headers=_auth(make_token()), content_type="multipart/form-data")
     assert response.status_code == 200, response.get_data(as_text=True)
-    found = _attachments(relay.messages[0])
+    found = attachments_of(relay.messages[0])
     assert found["notes.txt"].get_content() == "one\ntwo\n" or \
         found["notes.txt"].get_payload(decode=True) == b"one\r\ntwo\r\n"
     assert found["raw.bin"].get_payload(decode=True) == b"\x00\x01"
@@ -210,7 +169,7 @@ def test_executables_pass_when_the_setting_allows_them(app, client, relay, make_
     app.config["ALLOW_EXECUTABLE_ATTACHMENTS"] = True
     response = _post(client, make_token(), {**MAIL, "attachments": [_file("tool.exe", b"MZ")]})
     assert response.status_code == 200, response.get_data(as_text=True)
-    assert _attachments(relay.messages[0])["tool.exe"].get_payload(decode=True) == b"MZ"
+    assert attachments_of(relay.messages[0])["tool.exe"].get_payload(decode=True) == b"MZ"
 
 
 def test_over_the_senders_limit_is_413_naming_it(app, client, relay, make_token):
@@ -257,7 +216,7 @@ def test_deferred_attachments_are_sent_by_the_worker_with_the_stored_bytes(
     assert response.status_code == 202 and response.json["status"] == "queued"
     assert Worker(app, batch=10).run_once() == 1
     (received,) = server.messages
-    assert _attachments(received)[XLSX].get_content() == sheet
+    assert attachments_of(received)[XLSX].get_content() == sheet
     with app.app_context():
         assert db.session.scalars(select(Message)).one().raw_message == received.content
 

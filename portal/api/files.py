@@ -10,7 +10,8 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
 from portal.api.errors import ApiError
-from portal.mail.attachments import Attachment, guess_type
+from portal.mail.attachments import Attachment
+from portal.outbox.attachments import from_upload
 
 ITEM_FIELDS = frozenset(("filename", "content_type", "content", "inline", "content_id"))
 FIELD = "attachments"
@@ -70,21 +71,15 @@ def attachments(value) -> list[Attachment]:
     return [_attachment(item, f"{FIELD}[{index}]") for index, item in enumerate(value)]
 
 
-def uploaded(files: list[FileStorage], first: int) -> list[Attachment]:
-    """File parts as attachments, numbered after the ``first`` given in the JSON: the name
-    is the part's file name without folders, the type the part's unless it is the generic
-    ``application/octet-stream``."""
-    found = []
-    for index, part in enumerate(files, start=first):
-        name = (part.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-        given = (part.mimetype or "").lower()
-        kind = given if given not in ("", "application/octet-stream") else guess_type(name)
-        if not name:
+def uploaded(parts: list[FileStorage], first: int) -> list[Attachment]:
+    """File parts as attachments (``from_upload``), numbered after the ``first`` given in
+    the JSON for error fields."""
+    for index, part in enumerate(parts, start=first):
+        if not part.filename:
             raise ApiError(422, "invalid_attachment", _(
                 "“%(field)s” has no file name: send each file as a file part.",
                 field=f"{FIELD}[{index}]"), f"{FIELD}[{index}].filename")
-        found.append(Attachment(filename=name, content=part.read(), content_type=kind))
-    return found
+    return [from_upload(part) for part in parts]
 
 
 def without_contents(data: dict) -> dict:

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from flask import current_app, request
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage
 
 from portal.extensions import db
-from portal.mail.attachments import Attachment, encoded_size, is_executable
+from portal.mail.attachments import Attachment, encoded_size, guess_type, is_executable
 from portal.outbox.errors import SubmitError
 from portal.senders.models import Sender
 
@@ -39,6 +40,16 @@ def largest_limit() -> int:
     """The largest message any sender takes: how much a request may upload."""
     largest = db.session.scalar(select(func.max(Sender.max_message_bytes)))
     return max(largest or 0, int(current_app.config["MAX_MESSAGE_BYTES"]))
+
+
+def from_upload(part: FileStorage) -> Attachment:
+    """An uploaded file part as an attachment: the name without folders (old browsers
+    send the whole path), the part's type unless it is the generic
+    ``application/octet-stream`` (then guessed from the name)."""
+    name = (part.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    given = (part.mimetype or "").lower()
+    kind = given if given not in ("", "application/octet-stream") else guess_type(name)
+    return Attachment(filename=name, content=part.read(), content_type=kind)
 
 
 def upload_limit() -> int | None:
