@@ -166,7 +166,8 @@ def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
         user_id=actor.user_id, client_ip=client_ip, to=to, cc=cc, bcc=bcc, html=html,
         text=text, template_name=template_name, resource=(sub.resource or None), mode=mode,
         raw=raw)
-    message.attachments = summary(sub.attachments) or None
+    if sub.attachments:
+        message.attachments = summary(sub.attachments)
     message.token_id, message.triggered_by = actor.token_id, actor.label
     message.idempotency_key = sub.idempotency_key
     message.idempotency_fingerprint = sub.idempotency_fingerprint
