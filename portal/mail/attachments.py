@@ -24,7 +24,7 @@ from email.message import EmailMessage
 
 from portal.i18n.marks import N_
 from portal.mail.bodies import base64_body
-from portal.mail.compose import ComposeError
+from portal.mail.compose_errors import ComposeError
 
 MAX_FILENAME = 255
 MAX_CONTENT_ID = 200
