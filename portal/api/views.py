@@ -79,7 +79,8 @@ def _body() -> tuple[dict, list]:
     The whole body may be ``API_MAX_BODY`` plus the largest message a sender takes; all
     but the files must fit in ``API_MAX_BODY``."""
     limit = current_app.config["API_MAX_BODY"]
-    whole = upload_limit()
+    small = request.content_length is not None and request.content_length <= limit
+    whole = limit if small else upload_limit()
     if request.content_length is not None and request.content_length > whole:
         raise _payload_too_large()
     if request.mimetype == "multipart/form-data":

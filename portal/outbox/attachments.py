@@ -62,10 +62,12 @@ def upload_limit() -> int | None:
 
 def allow_uploads() -> None:
     """Before any hook reads the body (the CSRF and NUL checks do), lift the body limit
-    of the endpoints that take files."""
-    limit = upload_limit()
-    if limit is not None:
-        request.max_content_length = limit
+    of the endpoints that take files (no need, and no query, for a small body)."""
+    base = UPLOAD_ENDPOINTS.get(request.endpoint or "")
+    if base is None or (request.content_length is not None
+                        and request.content_length <= int(current_app.config[base])):
+        return
+    request.max_content_length = upload_limit()
 
 
 def check_files(attachments: Sequence[Attachment], field: str = "attachments") -> None:
