@@ -231,3 +231,16 @@ def test_idempotent_replay_with_other_file_content_is_409(app, client, relay, ma
     changed = {**MAIL, "attachments": [_file("a.csv", b"1,3")]}
     _error(client.post(URL, json=changed, headers=headers), 409, "idempotency_key_reused")
     assert len(relay.messages) == 1
+
+
+def test_multipart_replay_with_other_files_is_409(app, client, relay, make_token):
+    headers = {**_auth(make_token()), "Idempotency-Key": "upload-1"}
+
+    def send(content):
+        return client.post(URL, headers=headers, content_type="multipart/form-data", data={
+            "message": json.dumps(MAIL), "file": (io.BytesIO(content), "a.csv")})
+
+    assert send(b"1,2").status_code == 200
+    assert send(b"1,2").headers.get("Idempotent-Replayed") == "true"
+    _error(send(b"1,3"), 409, "idempotency_key_reused")
+    assert len(relay.messages) == 1

@@ -6,6 +6,7 @@ the ``Accept-Language`` language, code and field stable English identifiers; unk
 routes and methods under ``/api/`` get JSON from ``portal.errors`` as well.
 """
 
+import hashlib
 import json
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
@@ -158,7 +159,11 @@ def create_message():
     key = schema.idempotency_key(request.headers.get("Idempotency-Key"))
     data, uploads = _body()
     sub = schema.submission(data, key)
-    sub.attachments.extend(uploads)
+    if uploads:
+        sub.attachments.extend(uploads)
+        if key is not None:  # the file parts are part of the request's content too
+            sub.idempotency_fingerprint = schema.fingerprint({**data, "file parts": [
+                [a.filename, hashlib.sha256(a.content).hexdigest()] for a in uploads]})
     earlier = _earlier(key)
     if earlier is not None:
         return _replay(earlier, sub)
