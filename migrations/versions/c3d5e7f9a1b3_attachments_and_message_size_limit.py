@@ -25,8 +25,16 @@ def upgrade():
         batch_op.add_column(sa.Column('max_message_bytes', sa.Integer(), nullable=True))
 
 
+def _drop_column(table: str, column: str) -> None:
+    """Drop a column in place. On SQLite (3.35 and later can) this avoids batch mode's
+    table rebuild, whose DROP TABLE would cascade into the rows that refer to the table
+    (attempts of messages, messages' senders) and lose the search triggers."""
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute(f'ALTER TABLE {table} DROP COLUMN {column}')
+    else:
+        op.drop_column(table, column)
+
+
 def downgrade():
-    with op.batch_alter_table('senders', schema=None) as batch_op:
-        batch_op.drop_column('max_message_bytes')
-    with op.batch_alter_table('messages', schema=None) as batch_op:
-        batch_op.drop_column('attachments')
+    _drop_column('senders', 'max_message_bytes')
+    _drop_column('messages', 'attachments')
