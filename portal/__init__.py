@@ -22,6 +22,9 @@ def create_app(test_config: dict | None = None) -> Flask:
                 instance_path=os.environ.get("PORTAL_INSTANCE_PATH") or None,
                 template_folder=TEMPLATE_DIR, static_folder=STATIC_DIR)
     config.load(app, test_config)
+    from portal.outbox.attachments import allow_uploads
+
+    app.before_request(allow_uploads)  # first: other hooks read the body
     from portal.templates_.render import configure as configure_rendering
 
     configure_rendering(app.config["TEMPLATE_RENDER_SECONDS"],

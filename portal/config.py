@@ -47,7 +47,14 @@ class Defaults:
     IMMEDIATE_RATE_WAIT_SECONDS = 5
     PAGE_SIZE = 50
     RECORDS_RETENTION_DAYS = 365
+    # An API request's body apart from its attachments (JSON fields, the ``message`` part);
+    # attachments add up to the largest message any sender takes (see MAX_MESSAGE_BYTES).
     API_MAX_BODY = 1024 * 1024
+    # The largest message (encoded, attachments included) for a sender without its own
+    # limit; the compose page's uploads and the API's bodies follow the largest limit.
+    MAX_MESSAGE_BYTES = 25 * 1024 * 1024
+    # Attachments Windows would run (.exe, .bat, .js, .vbs, .msi, ...) are refused unless on.
+    ALLOW_EXECUTABLE_ATTACHMENTS = False
     # Mail servers team admins may test and save ("smtp.qq.com, *.corp.local, 10.0.0.0/8");
     # empty = any. Test connection / Send test mail per user:
     SENDER_HOST_ALLOWLIST = ""

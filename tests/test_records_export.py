@@ -42,6 +42,13 @@ RESULTS = [None, [], [{"address": "a@example.org", "state": "accepted", "code": 
              "text": "not accepted"}]]
 
 
+FILES = [None, [], [{"filename": "销售日报 2026-11.xlsx", "size": 5, "content_type": "a/b",
+                     "inline": False}],
+         [{"filename": "=cmd.csv", "size": 1, "content_type": "text/csv", "inline": False},
+          {"filename": 'q"uote\\d.png', "size": 2, "content_type": "image/png",
+           "inline": True}]]
+
+
 def _pick(values, i, step=1):
     return values[(i * step) % len(values)]
 
@@ -64,7 +71,8 @@ def _row(i: int, **fields) -> dict:
         client_ip=_pick([None, "10.0.0.1", "2001:db8::1"], i),
         triggered_by=_pick([None, *TEXTS], i, 11), attempt_count=i % 6,
         message_id=_pick([None, f"<{i}@bench>", "-id"], i),
-        diagnosis=_pick([None, *TEXTS], i, 13), recipient_results=_pick(RESULTS, i))
+        diagnosis=_pick([None, *TEXTS], i, 13), recipient_results=_pick(RESULTS, i),
+        attachments=_pick(FILES, i, 17))
     row.update(fields)
     return row
 
@@ -113,11 +121,13 @@ REFERENCE_COLUMNS = [
     ("Message-ID", None, "message_id", lambda m: m.message_id or ""),
     ("Diagnosis", None, "diagnosis", lambda m: describe(m.diagnosis) or ""),
     ("Not accepted", None, "not_accepted", _not_accepted),
+    ("Attachments", None, "attachments",
+     lambda m: "; ".join(a["filename"] for a in m.attachments or ())),
 ]
 JSON_ORDER = ["id", "created_at", "sent_at", "status", "reply_code", "reply_text",
               "sender_name", "sender_address", "to", "cc", "bcc", "subject", "template",
               "resource", "client_ip", "triggered_by", "attempts", "message_id", "diagnosis",
-              "not_accepted", "created_local", "sent_local"]
+              "not_accepted", "attachments", "created_local", "sent_local"]
 
 
 def _reference(app) -> tuple[str, str]:
@@ -169,7 +179,8 @@ def test_large_export_is_the_same_as_field_by_field(app, root):
 
 BENIGN = dict(sender_name="Relay", subject="ok", reply_text=None, template_name=None,
               resource=None, triggered_by=None, message_id=None, diagnosis=None,
-              to_addrs=["a@example.org"], cc_addrs=[], bcc_addrs=[], recipient_results=None)
+              to_addrs=["a@example.org"], cc_addrs=[], bcc_addrs=[], recipient_results=None,
+              attachments=None)
 
 
 def test_each_formula_start_alone_is_neutralised(app, root, monkeypatch):
@@ -182,7 +193,8 @@ def test_each_formula_start_alone_is_neutralised(app, root, monkeypatch):
             for i, (field, value) in enumerate((f, v) for f in fields for v in starts)]
     rows += [_row(len(rows), **{**BENIGN, "to_addrs": ["-a@example.org"]}),
              _row(len(rows) + 1, **{**BENIGN, "recipient_results": [
-                 {"address": "=b@example.org", "state": "refused", "code": 550, "text": "x"}]})]
+                 {"address": "=b@example.org", "state": "refused", "code": 550, "text": "x"}]}),
+             _row(len(rows) + 2, **{**BENIGN, "attachments": [FILES[3][0]]})]
     _insert(app, rows)
     expected_csv, _ = _reference(app)
     assert expected_csv.count(",'") + expected_csv.count(',"\'') == len(rows)
@@ -197,7 +209,11 @@ def test_one_message_exactly(app, root):
                        resource="/r/1", client_ip="10.0.0.1", triggered_by="ETL",
                        attempt_count=1, message_id="<1@x>", diagnosis=None, status="partial",
                        recipient_results=[{"address": "b@example.org", "state": "refused",
-                                           "code": 550, "text": "no"}])])
+                                           "code": 550, "text": "no"}],
+                       attachments=[{"filename": "營運報表(第3季).pdf", "size": 9,
+                                     "content_type": "application/pdf", "inline": False},
+                                    {"filename": "b.xlsx", "size": 1, "content_type": "x/y",
+                                     "inline": False}])])
     body = root.get("/records/export.csv").get_data(as_text=True)
     assert body.startswith(
         "\ufeffID,Send time (UTC),\"Send time (UTC, ISO 8601)\",Delivered (UTC),")
@@ -205,7 +221,8 @@ def test_one_message_exactly(app, root):
         "1,2026-03-10 12:00:00,2026-03-10T12:00:00+00:00,2026-03-10 12:00:01,"
         "2026-03-10T12:00:01.000005+00:00,partly sent,250,2.0.0 Ok,"
         "Relay,relay0@example.com,\"a@example.org, b@example.org\",,c@example.org,'=SUM(A1),,"
-        "/r/1,10.0.0.1,ETL,1,<1@x>,,b@example.org (refused: 550 no)")
+        "/r/1,10.0.0.1,ETL,1,<1@x>,,b@example.org (refused: 550 no),"
+        "營運報表(第3季).pdf; b.xlsx")
     line = root.get("/records/export.jsonl").get_data(as_text=True)
     assert line == (
         '{"id": 1, "created_at": "2026-03-10T12:00:00+00:00", "sent_at": '
@@ -215,7 +232,8 @@ def test_one_message_exactly(app, root):
         '"bcc": "c@example.org", "subject": "=SUM(A1)", "template": "", "resource": "/r/1", '
         '"client_ip": "10.0.0.1", "triggered_by": "ETL", "attempts": 1, "message_id": '
         '"<1@x>", "diagnosis": "", "not_accepted": "b@example.org (refused: 550 no)", '
-        '"created_local": "2026-03-10 12:00:00", "sent_local": "2026-03-10 12:00:01", '
+        '"attachments": "營運報表(第3季).pdf; b.xlsx", "created_local": "2026-03-10 12:00:00", '
+        '"sent_local": "2026-03-10 12:00:01", '
         '"timezone": "UTC"}\n')
 
 

@@ -15,6 +15,8 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from portal import jsonsafe
+from portal.api.errors import ApiError
+from portal.api.files import attachments, without_contents
 from portal.bounds import id_in_range
 from portal.mail.diagnosis import describe, parts_of
 from portal.outbox.lifecycle import recipients_of
@@ -22,27 +24,13 @@ from portal.outbox.models import Message
 from portal.outbox.service import Submission
 
 FIELDS = frozenset(("to", "cc", "bcc", "subject", "html", "text", "template", "variables",
-                    "sender", "resource", "mode"))
+                    "sender", "resource", "mode", "attachments"))
 MODES = ("immediate", "deferred")
 MAX_SUBJECT = 998
 MAX_RESOURCE = 500
 MAX_TEMPLATE_NAME = 120
 MAX_IDEMPOTENCY_KEY = 200
 _PRINTABLE = re.compile(r"^[\x21-\x7e]+$")
-
-
-class ApiError(Exception):
-    """An answer other than success: ``code`` is stable, ``message`` is for people."""
-
-    def __init__(self, status: int, code: str, message: str, field: str | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.field = status, code, message, field
-
-    def body(self) -> dict:
-        error = {"code": self.code, "message": str(self.message)}
-        if self.field:
-            error["field"] = self.field
-        return {"error": error}
 
 
 def _invalid(field: str, message: str) -> ApiError:
@@ -124,12 +112,15 @@ def submission(data: dict, idempotency_key: str | None) -> Submission:
         text=_text(data, "text"), template=_text(data, "template", MAX_TEMPLATE_NAME),
         variables=variables, sender_id=sender, resource=_text(data, "resource", MAX_RESOURCE),
         mode=mode, idempotency_key=idempotency_key,
-        idempotency_fingerprint=fingerprint(data) if idempotency_key else None)
+        idempotency_fingerprint=fingerprint(data) if idempotency_key else None,
+        attachments=attachments(data.get("attachments")))
 
 
 def fingerprint(data: dict) -> str:
-    """What identifies a request's content, whatever the key order or spacing."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """What identifies a request's content, whatever the key order or spacing (each
+    attachment's content by its SHA-256, so large files are not copied to be hashed)."""
+    canonical = json.dumps(without_contents(data), sort_keys=True, separators=(",", ":"),
+                           ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -200,6 +191,7 @@ def details(message: Message) -> dict:
         "attempt_count": message.attempt_count, "reply_code": message.reply_code,
         "reply_text": message.reply_text, "diagnosis": _diagnosis(message.diagnosis),
         "message_id": message.message_id, "recipients": recipient_results(message),
+        "attachments": list(message.attachments or []),
         "attempts": [{"number": a.number, "started_at": _iso(a.started_at),
                       "finished_at": _iso(a.finished_at), "outcome": a.outcome,
                       "step": a.step, "reply_code": a.reply_code, "reply_text": a.reply_text,

@@ -6,16 +6,20 @@ the ``Accept-Language`` language, code and field stable English identifiers; unk
 routes and methods under ``/api/`` get JSON from ``portal.errors`` as well.
 """
 
+import hashlib
+import json
+
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from portal.api import schema
+from portal.api import files, schema
 from portal.api.schema import ApiError
 from portal.extensions import csrf, db
 from portal.outbox.actors import Actor
+from portal.outbox.attachments import upload_limit
 from portal.outbox.lifecycle import PENDING
 from portal.outbox.models import Message
 from portal.outbox.service import SubmitError, submit
@@ -48,14 +52,15 @@ def _submit_error(error: SubmitError):
 
 
 @bp.errorhandler(RequestEntityTooLarge)
-def _too_large(_error):
+def _too_large(_exception):
     return _error(_payload_too_large())
 
 
 def _payload_too_large() -> ApiError:
     limit = current_app.config["API_MAX_BODY"]
-    return ApiError(413, "payload_too_large", _("The body is larger than %(limit)s bytes.",
-                                                limit=limit))
+    return ApiError(413, "payload_too_large", _(
+        "The body is larger than %(limit)s bytes (attachments not counted: they may add up "
+        "to the largest message a sender takes).", limit=limit))
 
 
 @bp.before_request
@@ -71,22 +76,58 @@ def _authenticate():
     g.api_token = token
 
 
-def _body() -> dict:
-    """The JSON object sent, read no further than ``API_MAX_BODY`` bytes."""
+def _body() -> tuple[dict, list]:
+    """The message fields and its files: a JSON object (files in ``attachments``, base64)
+    or ``multipart/form-data`` (a ``message`` part with the JSON, one file part per file).
+
+    The whole body may be ``API_MAX_BODY`` plus the largest message a sender takes; all
+    but the files must fit in ``API_MAX_BODY``."""
     limit = current_app.config["API_MAX_BODY"]
-    if request.content_length is not None and request.content_length > limit:
+    small = request.content_length is not None and request.content_length <= limit
+    whole = limit if small else upload_limit()
+    if request.content_length is not None and request.content_length > whole:
         raise _payload_too_large()
+    if request.mimetype == "multipart/form-data":
+        return _multipart(limit, whole)
     if not request.is_json:
         raise ApiError(400, "invalid_json", _("Send the message as a JSON object with "
-                                              "“%(header)s”.",
-                                              header="Content-Type: application/json"))
+                                              "“%(header)s”, or as %(multipart)s with a "
+                                              "“message” part.",
+                                              header="Content-Type: application/json",
+                                              multipart="multipart/form-data"))
     # Without a Content-Length (chunked), werkzeug stops quietly at the maximum, so read
     # one byte more than allowed: getting it means the body is too large.
-    request.max_content_length = limit + 1
+    request.max_content_length = whole + 1
     raw = request.get_data(cache=False)
-    if len(raw) > limit:
+    if len(raw) > whole:
         raise _payload_too_large()
-    return schema.parse_json(raw)
+    data = schema.parse_json(raw)
+    if len(raw) > limit and len(raw_fields(data)) > limit:
+        raise _payload_too_large()
+    return data, []
+
+
+def raw_fields(data: dict) -> bytes:
+    """The body's JSON without the attachments' contents: what ``API_MAX_BODY`` bounds."""
+    return json.dumps(files.without_contents(data), ensure_ascii=False).encode()
+
+
+def _multipart(limit: int, whole: int) -> tuple[dict, list]:
+    """``message`` (a field or a file part holding the JSON) and the other file parts."""
+    request.max_content_length = whole
+    request.max_form_memory_size = limit
+    part = request.files.get("message")
+    text = part.read(limit + 1) if part is not None else \
+        (request.form.get("message") or "").encode()
+    if not text:
+        raise ApiError(400, "invalid_json", _("Send the message fields as JSON in a "
+                                              "“%(part)s” part.", part="message"), "message")
+    if len(text) > limit:
+        raise _payload_too_large()
+    data = schema.parse_json(text)
+    uploads = [upload for name, upload in request.files.items(multi=True)
+               if name != "message"]
+    return data, files.uploaded(uploads, len(data.get("attachments") or []))
 
 
 def _earlier(key: str | None) -> Message | None:
@@ -119,7 +160,13 @@ def create_message():
     simultaneous repeats are settled by the database's unique index.
     """
     key = schema.idempotency_key(request.headers.get("Idempotency-Key"))
-    sub = schema.submission(_body(), key)
+    data, uploads = _body()
+    sub = schema.submission(data, key)
+    if uploads:
+        sub.attachments.extend(uploads)
+        if key is not None:  # the file parts are part of the request's content too
+            sub.idempotency_fingerprint = schema.fingerprint({**data, "file parts": [
+                [a.filename, hashlib.sha256(a.content).hexdigest()] for a in uploads]})
     earlier = _earlier(key)
     if earlier is not None:
         return _replay(earlier, sub)

@@ -54,8 +54,17 @@ def number(value) -> str:
     return format_decimal(value if value is not None else 0)
 
 
+def file_size(size: int | None) -> str:
+    """A file size in the locale's digits: "820 B", "12.5 KB", "3.2 MB" (1 KB = 1024 B)."""
+    size = size or 0
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= scale:
+            return f"{format_decimal(round(size / scale, 1))} {unit}"
+    return f"{format_decimal(size)} B"
+
+
 FILTERS = {"status_label": status_label, "when": when, "short_when": short_when, "ago": ago,
-           "number": number, "zone_offset": zone_offset}
+           "number": number, "zone_offset": zone_offset, "file_size": file_size}
 
 
 def register(app) -> None:

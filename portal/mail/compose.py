@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from email import policy
 from email._header_value_parser import get_addr_spec
@@ -16,41 +16,23 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from portal.i18n.marks import N_
+from portal.mail.attachments import Attachment, add_attachments
+from portal.mail.bodies import flatten_spliced
+from portal.mail.compose_errors import (  # ComposeError: imported from here as well
+    NOT_AN_ADDRESS,
+    ONE_LINE,
+    ComposeError,
+    HeaderInjectionError,
+    InvalidAddressError,
+)
+
+__all__ = ["ComposeError", "HeaderInjectionError", "InvalidAddressError", "build_message",
+           "check_header", "decoded_header", "envelope_recipients", "flatten_message"]
 from portal.mail.htmltext import html_to_text
 
 # C0 controls (tab allowed), DEL, and the characters Python treats as line breaks.
 _FORBIDDEN = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 MAX_MSGID_DOMAIN = 200
-ONE_LINE = N_("%(field)s must be one line, without line breaks or control characters")
-NOT_AN_ADDRESS = N_("%(field)s: %(value)s is not a valid address")
-
-
-class ComposeError(ValueError):
-    """A value that cannot go into a mail; ``field`` names the offending input.
-
-    ``message`` is an English msgid with named placeholders filled from ``params``:
-    ``str(error)`` reads English (logs, stored diagnoses), ``localized()`` the reader's
-    language."""
-
-    def __init__(self, field: str, message: str, /, **params) -> None:
-        super().__init__(message % params if params else message)
-        self.field = field
-        self.message = message
-        self.params = params
-
-    def localized(self) -> str:
-        """The message in the current locale."""
-        from flask_babel import gettext
-
-        return gettext(self.message, **self.params)
-
-
-class HeaderInjectionError(ComposeError):
-    """A header value contains CR, LF or another control character."""
-
-
-class InvalidAddressError(ComposeError):
-    """A value that should be an e-mail address is not one."""
 
 
 def decoded_header(value: str) -> str:
@@ -131,14 +113,15 @@ def build_message(
     text: str | None = None,
     message_id: str | None = None,
     reply_to: str | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> EmailMessage:
     """Compose a multipart/alternative mail (plain text + HTML) ready for SMTP.
 
     Bcc addresses are only validated here: they belong in the envelope
     (``envelope_recipients``), never in a header. When an address written into a header
     is not ASCII, the message uses ``policy.SMTPUTF8`` (UTF-8 headers, RFC 6532), the
-    only correct form for it; ``flatten_message`` then writes those bytes.
-    """
+    only correct form for it; ``flatten_message`` then writes those bytes. Attachments:
+    ``portal.mail.attachments``."""
     check_header("display_name", display_name)
     sender = _address("from_address", from_address, display_name)
     recipients = {name: [_address(name, a) for a in values]
@@ -149,22 +132,26 @@ def build_message(
     msg = EmailMessage(policy=_policy_for(
         [sender, reply_address, *recipients["to"], *recipients["cc"]]))
     msg["Subject"] = check_header("subject", subject)
-    msg["From"] = sender
-    if recipients["to"]:
-        msg["To"] = recipients["to"]
-    if recipients["cc"]:
-        msg["Cc"] = recipients["cc"]
-    if reply_address is not None:
-        msg["Reply-To"] = reply_address
+    _address_headers(msg, sender, recipients, reply_address)
     msg["Date"] = format_datetime(datetime.now().astimezone())
-    if message_id:
-        msg["Message-ID"] = check_header("message_id", message_id)
-    else:
-        msg["Message-ID"] = make_msgid(domain=_msgid_domain(sender.domain))
+    msg["Message-ID"] = check_header("message_id", message_id) if message_id \
+        else make_msgid(domain=_msgid_domain(sender.domain))
     msg.set_content(text if text is not None else html_to_text(html))
     msg.add_alternative(html, subtype="html")
     _check_carried(msg)
+    add_attachments(msg, attachments)
     return msg
+
+
+def _address_headers(msg: EmailMessage, sender: Address, recipients: dict,
+                     reply_address: Address | None) -> None:
+    """From, To, Cc (when there are any; Bcc never) and Reply-To."""
+    msg["From"] = sender
+    for name, header in (("to", "To"), ("cc", "Cc")):
+        if recipients[name]:
+            msg[header] = recipients[name]
+    if reply_address is not None:
+        msg["Reply-To"] = reply_address
 
 
 _FIELD_OF_HEADER = {"subject": "subject", "from": "display_name", "to": "to", "cc": "cc",
@@ -211,11 +198,15 @@ def flatten_message(msg: EmailMessage, utf8: bool | None = None) -> bytes:
     out_policy = msg.policy.clone(linesep="\r\n")
     if utf8 is not None:
         out_policy = out_policy.clone(utf8=utf8)
-    buffer = io.BytesIO()
-    BytesGenerator(buffer, policy=out_policy).flatten(msg, linesep="\r\n")
-    data = buffer.getvalue()
+    data = flatten_spliced(msg, lambda whole: _generate(whole, out_policy))
     _check_header_lines(data, [name for name in msg.keys() if name.lower() != "bcc"])
     return data
+
+
+def _generate(msg: EmailMessage, out_policy) -> bytes:
+    buffer = io.BytesIO()
+    BytesGenerator(buffer, policy=out_policy).flatten(msg, linesep="\r\n")
+    return buffer.getvalue()
 
 
 _HEADER_NAME = re.compile(rb"([!-9;-~]+)[ \t]*:")

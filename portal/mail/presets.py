@@ -23,6 +23,13 @@ class Preset:
     rate_per_minute: int | None = None
     daily_recipient_quota: int | None = None
     max_recipients_per_message: int | None = None
+    # The provider's documented limit for a whole message, in MB; None: the portal's
+    # default (25 MB). Only documented values: Gmail "up to 25 MB" of attachments
+    # (support.google.com/mail/answer/6584); Microsoft 365 mailboxes send 35 MB by
+    # default, base64 included (Exchange Online limits, learn.microsoft.com). QQ, 163,
+    # Sina and Tencent Exmail state 50 MB for attachments added on their web pages, not
+    # for SMTP submission, so they keep the default.
+    max_message_mb: int | None = None
 
 
 # QQ Mail, 163 Mail and Sina publish no per-account SMTP figures, and Tencent Exmail's
@@ -48,7 +55,8 @@ PRESETS: tuple[Preset, ...] = (
               "login user. Exchange Online's sending limits are filled in below."),
            # Microsoft, "Exchange Online limits", sending limits: 30 messages a minute,
            # 10,000 recipients a day, 500 recipients per message.
-           rate_per_minute=30, daily_recipient_quota=10000, max_recipients_per_message=500),
+           rate_per_minute=30, daily_recipient_quota=10000, max_recipients_per_message=500,
+           max_message_mb=35),
     Preset("gmail", N_("Gmail"), "smtp.gmail.com", 587, "starttls",
            N_("Needs 2-step verification and an app password; the normal password is "
               "refused. Google Workspace allows 2,000 messages a day and 100 recipients per "
@@ -57,7 +65,7 @@ PRESETS: tuple[Preset, ...] = (
            # Google, "Gmail sending limits in Google Workspace": 2,000 messages a day (the
            # closest a recipient quota comes), 100 recipients per message sent over SMTP.
            # No per-minute figure is published.
-           daily_recipient_quota=2000, max_recipients_per_message=100),
+           daily_recipient_quota=2000, max_recipients_per_message=100, max_message_mb=25),
     Preset("sina", N_("Sina Mail"), "smtp.sina.com", 465, "ssl",
            N_("Enable SMTP in Sina Mail settings. Use an authorization code generated in the "
               "mailbox settings, not the login password. The sender address must equal the "

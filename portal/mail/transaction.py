@@ -50,12 +50,12 @@ class SendResult:
     refused: dict[str, tuple[int, str]]
 
 
-def dot_stuffed(payload: bytes) -> bytes:
-    """The DATA content as smtplib writes it: leading dots doubled, CRLF, then ``.``."""
+def dot_stuffed(payload: bytes) -> list[bytes]:
+    """The DATA content as smtplib writes it, in pieces sent one after the other: the
+    message with leading dots doubled (the same object when there are none, so a large
+    message is not copied), a final CRLF when missing, then ``.``."""
     data = _LEADING_DOT.sub(b"..", payload)
-    if not data.endswith(b"\r\n"):
-        data += b"\r\n"
-    return data + b".\r\n"
+    return [data, b".\r\n"] if data.endswith(b"\r\n") else [data, b"\r\n.\r\n"]
 
 
 class Transaction:
@@ -176,7 +176,8 @@ class Transaction:
         reply = self._call("data", self._data_command)
         self._expect("data", reply, 354, emit=False)
         try:
-            self._smtp.send(dot_stuffed(payload))
+            for piece in dot_stuffed(payload):
+                self._smtp.send(piece)
         except OSError as exc:  # smtplib closed the socket: is_open is now False
             raise self._failed(DeliveryError(
                 "data", "protocol", f"the connection broke before the end of the message was "

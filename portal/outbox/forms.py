@@ -5,7 +5,7 @@ import re
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, MultipleFileField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.forms import choices, no_control_chars
@@ -90,6 +90,7 @@ class ComposeForm(FlaskForm):
                               validators=[Optional(), Length(max=200_000)])
     text_body = TextAreaField(_l("Plain-text version (optional)"),
                               validators=[Optional(), Length(max=200_000)])
+    attachments = MultipleFileField(_l("Attachments"))
     resource = StringField(_l("About (report, job or page)"), validators=[
         Optional(), Length(max=500, message=_l("About must be at most 500 characters.")),
         no_control_chars])

@@ -76,6 +76,9 @@ class Message(db.Model):
     # The exact bytes handed to the server, made once, so every attempt sends the same mail.
     raw_message: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     text_body: Mapped[str | None] = mapped_column(Text)
+    # The files in raw_message, for the records: [{"filename", "size", "content_type",
+    # "inline"}]; None for a message without any.
+    attachments: Mapped[list | None] = mapped_column(JSON)
     template_name: Mapped[str | None] = mapped_column(String(120))
     resource: Mapped[str | None] = mapped_column(String(500))
     mode: Mapped[str] = mapped_column(String(10))

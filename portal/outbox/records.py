@@ -13,9 +13,9 @@ def new_message(*, msg: EmailMessage, sender_id: int | None, sender_name: str,
                 sender_address: str, sender_reason: str, team_id: int | None,
                 user_id: int | None, client_ip: str | None, to: list[str], cc=(), bcc=(),
                 html: str, text: str | None, template_name: str | None, resource: str | None,
-                mode: str) -> Message:
+                mode: str, raw: bytes | None = None) -> Message:
     """Add the record for a composed message (not yet committed; the caller hands it to
-    the lifecycle to queue or start it)."""
+    the lifecycle to queue or start it). ``raw``: its bytes when already flattened."""
     message = Message(sender_id=sender_id, sender_name=sender_name,
                       sender_address=sender_address, sender_reason=sender_reason,
                       team_id=team_id, user_id=user_id, client_ip=client_ip,
@@ -24,6 +24,6 @@ def new_message(*, msg: EmailMessage, sender_id: int | None, sender_name: str,
                       attempt_count=0,
                       message_id=str(msg["Message-ID"] or "") or None)
     message.set_recipients(to, cc, bcc)
-    message.raw_message = flatten_message(msg)
+    message.raw_message = raw if raw is not None else flatten_message(msg)
     db.session.add(message)
     return message

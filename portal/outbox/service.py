@@ -15,10 +15,13 @@ from sqlalchemy import select
 
 from portal.addresses import AddressError, normalize_address
 from portal.extensions import db
-from portal.mail import ComposeError, build_message
-from portal.outbox import lifecycle, quota
+from portal.mail import ComposeError, build_message, flatten_message
+from portal.mail.attachments import Attachment, summary
+from portal.outbox import attachments as files
+from portal.outbox import lifecycle, quota, sender_limits
 from portal.outbox.actors import Actor
 from portal.outbox.delivery import deliver_now
+from portal.outbox.errors import SubmitError
 from portal.outbox.models import Message
 from portal.outbox.records import new_message
 from portal.outbox.throttle import reserve_slot
@@ -30,17 +33,6 @@ from portal.templates_.render import TemplateRenderError, render_template_parts
 from portal.templates_.service import get_usable_template
 
 MAX_RECIPIENTS = 100
-
-
-class SubmitError(Exception):
-    """Mail that cannot be accepted; ``code`` is stable for the API, ``field`` for forms,
-    ``retry_after`` (seconds) for a refusal that passes with time (a quota)."""
-
-    def __init__(self, code: str, message: str, field: str | None = None, status: int = 422,
-                 retry_after: int | None = None):
-        super().__init__(message)
-        self.code, self.message, self.field, self.status = code, message, field, status
-        self.retry_after = retry_after
 
 
 @dataclass
@@ -58,6 +50,7 @@ class Submission:
     mode: str | None = None
     idempotency_key: str | None = None
     idempotency_fingerprint: str | None = None
+    attachments: list[Attachment] = field(default_factory=list)
 
 
 def choose_sender(actor: Actor, sender_id: int | None) -> tuple[Sender, str]:
@@ -133,30 +126,22 @@ def _immediate_slot(sender: Sender) -> bool:
     return True
 
 
-def _check_size(sender: Sender, recipients: int) -> None:
-    """A message with more recipients than the sender takes in one message, or may
-    reach in 24 hours, is refused before anything is stored."""
-    most = sender.max_recipients_per_message
-    if most and recipients > most:
-        raise SubmitError("too_many_recipients", _(
-            "The sender “%(name)s” takes at most %(most)d recipients per message (To, Cc "
-            "and Bcc together); this one has %(num)d. Split it into several messages.",
-            name=sender.name, most=most, num=recipients), "to")
-    daily = sender.daily_recipient_quota
-    if daily and recipients > daily:
-        raise SubmitError("too_many_recipients", _(
-            "The sender “%(name)s” may reach at most %(most)d recipients in 24 hours; this "
-            "message has %(num)d.", name=sender.name, most=daily, num=recipients), "to")
-
-
-def _immediate_quota(sender: Sender, recipients: int):
-    """Book an immediate send's recipients in the sender's quota, or refuse it (429,
-    with when to try again): immediate mail never waits for a quota."""
-    booking = quota.check(sender, recipients)
-    if not isinstance(booking, quota.Wait):
-        return booking
-    raise SubmitError("quota_exceeded", quota.refusal(sender.name, booking), "sender_id", 429,
-                      retry_after=booking.seconds)
+def _compose(sender: Sender, sub: Submission, to, cc, bcc, content) -> tuple:
+    """The mail and its bytes, attachments included, within the sender's size limit."""
+    subject, html, text = content
+    files.check_files(sub.attachments)
+    files.check_estimate(sub.attachments, sender)
+    try:
+        msg = build_message(from_address=sender.address, display_name=sender.display_name,
+                            to=to, cc=cc, bcc=bcc, subject=subject, html=html, text=text,
+                            attachments=sub.attachments)
+    except ComposeError as error:
+        code = "invalid_attachment" if error.field.startswith("attachments") \
+            else "invalid_header"
+        raise SubmitError(code, error.localized(), error.field) from error
+    raw = flatten_message(msg)
+    files.check_size(raw, sender)
+    return msg, raw
 
 
 def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
@@ -170,17 +155,13 @@ def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
                           _("At most %(num)d recipients per message.", num=MAX_RECIPIENTS),
                           "to")
     sender, reason = choose_sender(actor, sub.sender_id)
-    _check_size(sender, len(to) + len(cc) + len(bcc))
+    sender_limits.check_recipients(sender, len(to) + len(cc) + len(bcc))
     subject, html, text, template_name = _content(actor, sub, sender.team_id or actor.team_id)
     mode = sub.mode or sender.mode
-    try:
-        msg = build_message(from_address=sender.address, display_name=sender.display_name,
-                            to=to, cc=cc, bcc=bcc, subject=subject, html=html, text=text)
-    except ComposeError as error:
-        raise SubmitError("invalid_header", str(error), error.field) from error
+    msg, raw = _compose(sender, sub, to, cc, bcc, (subject, html, text))
     booking = None
     if mode != "deferred":
-        booking = _immediate_quota(sender, len(to) + len(cc) + len(bcc))
+        booking = sender_limits.book_immediate(sender, len(to) + len(cc) + len(bcc))
         if not _immediate_slot(sender):
             quota.give_back(booking)  # the worker books it again when it sends
             mode = "deferred"  # the sender's rate is used up: the worker keeps to it
@@ -188,7 +169,10 @@ def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
         msg=msg, sender_id=sender.id, sender_name=sender.name, sender_address=sender.address,
         sender_reason=reason, team_id=sender.team_id if sender.team_id else actor.team_id,
         user_id=actor.user_id, client_ip=client_ip, to=to, cc=cc, bcc=bcc, html=html,
-        text=text, template_name=template_name, resource=(sub.resource or None), mode=mode)
+        text=text, template_name=template_name, resource=(sub.resource or None), mode=mode,
+        raw=raw)
+    if sub.attachments:
+        message.attachments = summary(sub.attachments)
     message.token_id, message.triggered_by = actor.token_id, actor.label
     message.idempotency_key = sub.idempotency_key
     message.idempotency_fingerprint = sub.idempotency_fingerprint

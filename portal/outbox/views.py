@@ -5,7 +5,7 @@ replaces: an error re-renders it with the errors, a success renders a fresh form
 (keeping the sender) with the result right under the Send button.
 """
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort, current_app, request
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -15,6 +15,7 @@ from portal.bounds import parse_id, parse_ids
 from portal.extensions import db
 from portal.htmx import render
 from portal.outbox.actors import Actor
+from portal.outbox.attachments import from_upload, megabytes
 from portal.outbox.forms import (
     ComposeForm,
     preselected_sender,
@@ -56,7 +57,8 @@ def _area(form: ComposeForm, template=None, status=200, **context):
     context.setdefault("values", form.variables(request.values))
     return render("outbox/compose.html", "outbox/_compose_form.html", status=status,
                   form=form, template=template, variables=template_variables(template),
-                  has_senders=True, **context)
+                  has_senders=True, default_limit_mb=megabytes(
+                      current_app.config["MAX_MESSAGE_BYTES"]), **context)
 
 
 @bp.get("/compose")
@@ -112,7 +114,14 @@ def _template_preview(form: ComposeForm, template) -> Preview:
     return Preview(rendered=rendered, error=warning)
 
 
-def _submission(form: ComposeForm, template, to: list[str], values: dict) -> Submission:
+def _uploads() -> list:
+    """The files chosen on the page (an empty file input sends one part without a name)."""
+    return [from_upload(part) for part in request.files.getlist("attachments")
+            if part.filename]
+
+
+def _submission(form: ComposeForm, template, to: list[str], values: dict,
+                files: list) -> Submission:
     """What the form asks to send; with a template, its subject and bodies are ignored."""
     own = template is None
     return Submission(to=to, cc=split_addresses(form.cc.data), bcc=split_addresses(form.bcc.data),
@@ -121,13 +130,15 @@ def _submission(form: ComposeForm, template, to: list[str], values: dict) -> Sub
                       text=(form.text_body.data or None) if own else None,
                       template=template.id if template else None,
                       variables=values, sender_id=int(form.sender_id.data),
-                      resource=form.resource.data or None)
+                      resource=form.resource.data or None, attachments=files)
 
 
 def _error_field(form: ComposeForm, error: SubmitError, template):
     """The form field a refusal belongs under: template problems go under Template."""
     if template is not None and error.code.startswith("template"):
         return form.template_id
+    if (error.field or "").startswith("attachments"):
+        return form.attachments
     return getattr(form, FIELD_FOR.get(error.field, error.field or ""), None) or form.to
 
 
@@ -144,12 +155,13 @@ def send():
             name: _("Enter a value; the template needs it.") for name in missing})
     sender = next(s for s in usable_senders(current_user) if s.id == int(form.sender_id.data))
     actor = Actor.for_user(current_user, team_id=_team_context(sender, template))
-    to = split_addresses(form.to.data)
+    to, files = split_addresses(form.to.data), _uploads()
     try:
         if form.individually.data:
-            ids = _send_individually(form, template, actor, to, values)
+            ids = _send_individually(form, template, actor, to, (values, files))
             return _sent(form, progress=_progress_context(ids))
-        message = submit(actor, _submission(form, template, to, values), request.remote_addr)
+        message = submit(actor, _submission(form, template, to, values, files),
+                         request.remote_addr)
     except SubmitError as error:
         db.session.rollback()
         target = _error_field(form, error, template)
@@ -178,7 +190,7 @@ def _team_context(sender, template) -> int | None:
 
 
 def _send_individually(form: ComposeForm, template, actor: Actor, to: list[str],
-                       values: dict) -> list[int]:
+                       content: tuple) -> list[int]:
     """One queued message per To address; the page then polls the progress."""
     if form.cc.data or form.bcc.data:
         raise SubmitError("individual_copies", _("Cc and Bcc cannot be used when sending "
@@ -191,7 +203,7 @@ def _send_individually(form: ComposeForm, template, actor: Actor, to: list[str],
     clean_addresses("to", to)
     ids = []
     for address in to:
-        sub = _submission(form, template, [address], values)
+        sub = _submission(form, template, [address], *content)
         sub.mode = "deferred"
         ids.append(submit(actor, sub, request.remote_addr).id)
     return ids

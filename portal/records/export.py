@@ -38,12 +38,12 @@ from portal.records.localtime import local_text
 FIELDS = ("id", "created_local", "created_at", "sent_local", "sent_at", "status", "reply_code",
           "reply_text", "sender_name", "sender_address", "to", "cc", "bcc", "subject",
           "template", "resource", "client_ip", "triggered_by", "attempts", "message_id",
-          "diagnosis", "not_accepted")
+          "diagnosis", "not_accepted", "attachments")
 # The JSON-lines keys, in their order (stable: programs read them).
 KEYS = ("id", "created_at", "sent_at", "status", "reply_code", "reply_text", "sender_name",
         "sender_address", "to", "cc", "bcc", "subject", "template", "resource", "client_ip",
-        "triggered_by", "attempts", "message_id", "diagnosis", "not_accepted", "created_local",
-        "sent_local", "timezone")
+        "triggered_by", "attempts", "message_id", "diagnosis", "not_accepted", "attachments",
+        "created_local", "sent_local", "timezone")
 
 
 class IsoUtc(FunctionElement):
@@ -95,6 +95,7 @@ def columns(dialect: str, zone, spans) -> tuple:
         _blank(Message.template_name), _blank(Message.resource), _blank(Message.client_ip),
         _blank(Message.triggered_by), Message.attempt_count, _blank(Message.message_id),
         _blank(Message.diagnosis), _stored(Message.recipient_results),
+        _stored(Message.attachments),
     )
 
 
@@ -125,6 +126,13 @@ def _not_accepted(stored: str) -> str:
     return refused_summary(json.loads(stored))
 
 
+def _file_names(stored: str) -> str:
+    """The names of a message's attachments as ``a.pdf; b.xlsx`` ("" without any)."""
+    if stored in ("[]", "null", ""):
+        return ""
+    return "; ".join(item["filename"] for item in json.loads(stored) or ())
+
+
 def _decoded(batch, statuses: dict, describe) -> list[tuple]:
     """The exported values of a batch of ``columns()`` rows, in ``FIELDS`` order, with each
     status looked up in ``statuses`` (kept when absent) and each diagnosis ``describe``d."""
@@ -132,10 +140,10 @@ def _decoded(batch, statuses: dict, describe) -> list[tuple]:
     return [(pk, created_local, created, sent_local, sent, get(status, status), code or "",
              reply, name, address, _addresses(to), "" if cc == "[]" else _addresses(cc),
              "" if bcc == "[]" else _addresses(bcc), subject, template, resource, ip, trigger,
-             attempts, mid, describe(diagnosis), _not_accepted(results))
+             attempts, mid, describe(diagnosis), _not_accepted(results), _file_names(files))
             for (pk, created_local, created, sent_local, sent, status, code, reply, name,
                  address, to, cc, bcc, subject, template, resource, ip, trigger, attempts, mid,
-                 diagnosis, results) in batch]
+                 diagnosis, results, files) in batch]
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -201,8 +209,8 @@ def json_lines(batches, texts: ExportTexts):
             _quote(address), _quote(to), _quote(cc), _quote(bcc), _quote(subject),
             _quote(template), _quote(resource), _quote(ip), _quote(trigger),
             attempts if attempts.__class__ is int else _json(attempts), _quote(mid),
-            _quote(diagnosis), _quote(not_accepted), _quote(created_local),
+            _quote(diagnosis), _quote(not_accepted), _quote(files), _quote(created_local),
             _quote(sent_local), zone)
             for (pk, created_local, created, sent_local, sent, status, code, reply, name,
                  address, to, cc, bcc, subject, template, resource, ip, trigger, attempts, mid,
-                 diagnosis, not_accepted) in _decoded(batch, {}, texts.describe)])
+                 diagnosis, not_accepted, files) in _decoded(batch, {}, texts.describe)])

@@ -21,7 +21,7 @@ HEADER = (N_("ID"), N_("Send time (%(zone)s)"), N_("Send time (UTC, ISO 8601)"),
           N_("Reply code"), N_("Server's reply"), N_("Sender"), N_("Sender address"), N_("To"),
           N_("Cc"), N_("Bcc"), N_("Subject"), N_("Template"), N_("About"), N_("IP address"),
           N_("Triggered by"), N_("Attempts"), N_("Message-ID"), N_("Diagnosis"),
-          N_("Not accepted"))
+          N_("Not accepted"), N_("Attachments"))
 # Distinct diagnoses remembered at most per export: memory stays bounded.
 DESCRIBED_MAX = 10_000
 

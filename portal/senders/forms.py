@@ -36,6 +36,15 @@ MODE_LABELS = [("immediate", _l("Immediate: send during the request")),
 _HOST = re.compile(
     r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|[0-9A-Fa-f:]+)$")
 MAX_PEM = 64 * 1024
+MB = 1024 * 1024
+MAX_MESSAGE_MB = 150  # Microsoft 365's ceiling; no public provider takes more
+
+
+class MegabytesField(WholeNumberField):
+    """A size typed in whole MB and stored in bytes (``SenderForm.values`` converts)."""
+
+    def process_data(self, value):
+        super().process_data(round(value / MB) if value else None)
 
 
 def host_name(form, field):
@@ -102,6 +111,9 @@ class SenderForm(FlaskForm):
         Optional(), NumberRange(1, 10_000, _l("Recipients per message must be between 1 and "
                                               "10000, or empty for no limit."))])
     fallback_sender_id = SelectField(_l("Fallback sender"), validate_choice=False)
+    max_message_bytes = MegabytesField(_l("Largest message (MB)"), validators=[
+        Optional(), NumberRange(1, MAX_MESSAGE_MB, _l(
+            "Largest message must be between 1 and %(max)s MB, or empty for 25 MB."))])
     test_recipient = EmailField(_l("Test recipient"), filters=[strip_text],
                                 validators=[Optional(), address_field])
 
@@ -128,6 +140,8 @@ class SenderForm(FlaskForm):
         values["team_id"] = int(self.team_id.data) if self.team_id.data else None
         fallback = str(self.fallback_sender_id.data or "")
         values["fallback_sender_id"] = int(fallback) if fallback.isdigit() else None
+        megabytes = self.max_message_bytes.data
+        values["max_message_bytes"] = megabytes * MB if megabytes else None
         for name in ("name", "host", "address", "username", "display_name"):
             values[name] = (values.get(name) or "").strip()
         return values

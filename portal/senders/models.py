@@ -60,6 +60,9 @@ class Sender(TeamScoped, db.Model):
                                                    server_default=false())
     rate_per_minute: Mapped[int | None] = mapped_column(Integer)
     max_connections: Mapped[int] = mapped_column(Integer, default=1)
+    # The largest whole message (encoded, attachments included) the server takes; None:
+    # the portal's MAX_MESSAGE_BYTES.
+    max_message_bytes: Mapped[int | None] = mapped_column(Integer)
     # Epoch seconds of the next free sending slot, shared by all workers (rate limit).
     throttle_next_at: Mapped[float | None] = mapped_column(Float)
     # Quotas (None: no limit): recipients per rolling 24 hours, counted in

@@ -16,7 +16,7 @@ from portal.teams.service import administered_teams
 EDITABLE = ("name", "team_id", "host", "port", "encryption", "address", "username",
             "display_name", "mode", "enabled", "ca_cert", "rate_per_minute", "max_connections",
             "allow_plain_auth", "daily_recipient_quota", "max_recipients_per_message",
-            "fallback_sender_id")
+            "fallback_sender_id", "max_message_bytes")
 MOVED_AWAY_MESSAGE = _l("Enter the password again: the stored one is only sent to the "
                         "server, port, encryption, username and CA certificate it was saved "
                         "with.")

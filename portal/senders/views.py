@@ -247,7 +247,8 @@ def _test_recipient_problems(form: SenderForm, action: str) -> dict:
 @bp.get("/preset")
 @admin_required
 def preset():
-    """Fill host, port and encryption from a preset and show the provider's advice."""
+    """Fill host, port, encryption and the message size limit from a preset and show the
+    provider's advice."""
     chosen = get_preset(request.args.get("preset"))
     form = _form()
     if chosen is not None:
@@ -256,4 +257,5 @@ def preset():
         form.rate_per_minute.data = chosen.rate_per_minute
         form.daily_recipient_quota.data = chosen.daily_recipient_quota
         form.max_recipients_per_message.data = chosen.max_recipients_per_message
+        form.max_message_bytes.data = chosen.max_message_mb
     return render("senders/_preset.html", preset=chosen, form=form)
