@@ -20,7 +20,7 @@ from portal.outbox.outcome import outcome
 from portal.outbox.throttle import wait_for_slot
 from portal.senders.models import Sender
 
-SESSION_STEPS = ("connect", "tls", "ehlo", "auth")
+SESSION_STEPS = ("token", "connect", "tls", "ehlo", "auth")
 RECONNECT_BACKOFF = (0.2, 1.0)  # seconds before each further try after a dropped link
 
 

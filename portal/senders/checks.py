@@ -50,6 +50,17 @@ REASON_LABELS = {
     "temporary": N_("temporary refusal"),
     "not_smtp": N_("not a mail server"),
     "plain_auth_refused": N_("login without encryption not allowed"),
+    "token_tenant_unknown": N_("tenant unknown"),
+    "token_client_unknown": N_("client id unknown"),
+    "token_secret_invalid": N_("client secret refused"),
+    "token_secret_expired": N_("client secret expired"),
+    "token_consent_missing": N_("consent missing"),
+    "token_scope_invalid": N_("scope refused"),
+    "token_reconnect": N_("reconnect the account"),
+    "token_not_connected": N_("no account connected"),
+    "token_unreachable": N_("token endpoint unreachable"),
+    "token_bad_reply": N_("token endpoint answer unreadable"),
+    "token_refused": N_("no token issued"),
 }
 _SALT = "sender-check"
 _CONNECTION = ("host", "port", "encryption", "address", "username", "ca_cert",
