@@ -245,11 +245,31 @@ def sender_group():
 @click.option("--default", "make_default", is_flag=True, help="Make it its scope's default.")
 @click.option("--allow-plain-auth", is_flag=True,
               help="Allow logging in without encryption (trusted networks only).")
+@click.option("--auth", "auth_method", type=click.Choice(["password", "oauth2"]),
+              default="password", show_default=True, help="How the sender logs in.")
+@click.option("--oauth-provider", type=click.Choice(["microsoft", "google", "generic"]),
+              default="microsoft", show_default=True)
+@click.option("--oauth-tenant", default=None, help="Microsoft 365 tenant id or domain.")
+@click.option("--oauth-client-id", default=None)
+@click.option("--oauth-client-secret-stdin", is_flag=True,
+              help="Read the client secret from standard input (after the password, if "
+                   "--password-stdin is given too).")
+@click.option("--oauth-token-url", default=None,
+              help="Token endpoint; default: the provider's (https://, or http:// on "
+                   "127.0.0.1/localhost).")
+@click.option("--oauth-scope", default=None, help="Default: the provider's SMTP scope.")
 def sender_add(**options):
-    """Add a sender account (validated like the form) and print its id."""
+    """Add a sender account (validated like the form) and print its id.
+
+    OAuth2 senders added here use client credentials (application sign-in); a
+    delegated sender's account is connected on the sender form in the browser."""
     from portal.senders.provision import add_sender
 
     password = sys.stdin.readline().rstrip("\r\n") if options.pop("password_stdin") else None
+    if options.pop("oauth_client_secret_stdin"):
+        options["oauth_client_secret"] = sys.stdin.readline().rstrip("\r\n")
+    if options["auth_method"] == "oauth2":
+        options["oauth_flow"] = "application"
     team = _team_by_name(options.pop("team_name")) if options.get("team_name") else None
     options.pop("team_name", None)
     ca_file = options.pop("ca_cert")

@@ -10,7 +10,8 @@ from portal.i18n.marks import N_
 @dataclass(frozen=True)
 class Preset:
     """One entry of the sender form's preset list. ``label`` and ``advice`` are English
-    msgids: translate them where they are shown."""
+    msgids: translate them where they are shown. OAuth2 presets also choose the
+    authentication method and the provider whose endpoints and scope fill in."""
 
     key: str
     label: str
@@ -18,6 +19,9 @@ class Preset:
     port: int
     encryption: str
     advice: str
+    auth_method: str = "password"
+    oauth_provider: str | None = None
+    oauth_flow: str | None = None
 
 
 PRESETS: tuple[Preset, ...] = (
@@ -36,10 +40,29 @@ PRESETS: tuple[Preset, ...] = (
     Preset("outlook", N_("Outlook / Microsoft 365"), "smtp.office365.com", 587, "starttls",
            N_("SMTP AUTH must be enabled for the mailbox by the Microsoft 365 admin. With "
               "multi-factor sign-in, use an app password. The sender address must equal the "
-              "login user.")),
+              "login user. Microsoft switches password login (basic authentication) off at "
+              "the end of December 2026: use Microsoft 365 (OAuth2) instead.")),
+    Preset("outlook_oauth", N_("Microsoft 365 (OAuth2)"), "smtp.office365.com", 587,
+           "starttls",
+           N_("Application sign-in: register an app in Microsoft Entra ID, add the API "
+              "permission Office 365 Exchange Online › SMTP.SendAsApp (application) and "
+              "grant admin consent, create a client secret, then in Exchange Online "
+              "PowerShell register the app's service principal (New-ServicePrincipal) and "
+              "give it the mailbox (Add-MailboxPermission -AccessRights FullAccess). Enter "
+              "the tenant ID, client ID and secret; the username is the mailbox. Delegated "
+              "sign-in instead: add the delegated permission SMTP.Send and register the "
+              "redirect URI shown below."),
+           auth_method="oauth2", oauth_provider="microsoft", oauth_flow="application"),
     Preset("gmail", N_("Gmail"), "smtp.gmail.com", 587, "starttls",
            N_("Needs 2-step verification and an app password; the normal password is "
               "refused.")),
+    Preset("gmail_oauth", N_("Google Workspace / Gmail (OAuth2)"), "smtp.gmail.com", 587,
+           "starttls",
+           N_("Create an OAuth client (type Web application) in the Google Cloud console, "
+              "add the scope https://mail.google.com/ to the consent screen and the "
+              "redirect URI shown below, enter the client ID and secret, save, then sign "
+              "in with the mailbox's Google account. The username is that mailbox."),
+           auth_method="oauth2", oauth_provider="google", oauth_flow="delegated"),
     Preset("sina", N_("Sina Mail"), "smtp.sina.com", 465, "ssl",
            N_("Enable SMTP in Sina Mail settings. Use an authorization code generated in the "
               "mailbox settings, not the login password. The sender address must equal the "

@@ -42,6 +42,8 @@ def _form(sender=None, **kwargs) -> SenderForm:
     form.set_team_choices(teams, allow_system=current_user.is_system_admin)
     if sender is not None and request.method == "GET":
         form.team_id.data = str(sender.team_id or "")
+        if request.args.get("switch") == "oauth2" and not sender.is_oauth:
+            form.auth_method.data, form.oauth_provider.data = "oauth2", "microsoft"
     if request.method == "GET" and not form.test_recipient.data:
         form.test_recipient.data = current_user.email or ""  # a test mail to oneself
     return form
@@ -174,8 +176,8 @@ def check():
     refused = allowlist.refusal(current_user, form.host.data, form.port.data)
     if refused and "host" not in problems:
         problems["host"] = [refused]
-    if not problems and not form.password.data and service.moved_away(form.values(), stored):
-        problems["password"] = [str(service.MOVED_AWAY_MESSAGE)]
+    if not problems:
+        problems = testing.secret_problems(form.values(), stored)
     if problems:
         return render("senders/_check_result.html", status=422, problems=problems, form=form)
     values, timeout = form.values(), current_app.config["SMTP_TIMEOUT"]
@@ -246,5 +248,7 @@ def preset():
     form = _form()
     if chosen is not None:
         form.host.data, form.port.data = chosen.host, chosen.port
-        form.encryption.data = chosen.encryption
+        form.encryption.data, form.auth_method.data = chosen.encryption, chosen.auth_method
+        form.oauth_provider.data = chosen.oauth_provider or form.oauth_provider.default
+        form.oauth_flow.data = chosen.oauth_flow or form.oauth_flow.default
     return render("senders/_preset.html", preset=chosen, form=form)

@@ -55,6 +55,14 @@ def scope(provider: str | None, flow: str | None) -> str:
     return ""
 
 
+def sign_in_scope(provider: str | None, smtp_scope: str) -> str:
+    """The scope asked for at sign-in: the SMTP scope plus the OpenID scopes that make
+    the answer name the signed-in account (shown on the sender form)."""
+    identity = {"microsoft": "openid profile", "google": "openid email"}.get(provider or "", "")
+    wanted = smtp_scope.split()
+    return " ".join(wanted + [word for word in identity.split() if word not in wanted])
+
+
 def extra_authorize_params(provider: str | None) -> dict:
     """What the sign-in request needs besides the standard parameters: Google issues a
     refresh token only for offline access, and again only after a fresh consent."""
