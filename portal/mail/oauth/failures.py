@@ -72,8 +72,7 @@ def _request_failed(exc) -> DeliveryError:
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
         status = exc.response.status_code
         text = f"HTTP {status} {exc.response.reason or ''}".strip()
-        reason = "token_client_unknown" if status == 404 else "token_bad_reply"
-        return DeliveryError(STEP, reason, f"the token endpoint answered {text}",
+        return DeliveryError(STEP, "token_bad_reply", f"the token endpoint answered {text}",
                              kind=TRANSIENT if status >= 500 or status == 429 else PERMANENT)
     text = _first_line(exc) or type(exc).__name__
     return DeliveryError(STEP, "token_unreachable", text, kind=TRANSIENT)
