@@ -190,10 +190,10 @@ class _HttpHandler(BaseHTTPRequestHandler):
         if not url.path.endswith("/authorize"):
             return self._send(404, "not found", "text/plain")
         self.state.consents.append(query)
-        fields = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-                         for k, v in query.items())
-        page = (f"<!doctype html><title>Consent</title><h1>Allow {html.escape(query.get('client_id', ''))}"
-                f"</h1><p>Scope: {html.escape(query.get('scope', ''))}</p><form method=post>"
+        fields = "".join(f'<input type="hidden" name="{html.escape(k)}" '
+                         f'value="{html.escape(v)}">' for k, v in query.items())
+        client = html.escape(query.get("client_id", ""))
+        page = (f"<!doctype html><title>Consent</title><h1>Allow {client}</h1><p>Scope: {html.escape(query.get('scope', ''))}</p><form method=post>"
                 f"{fields}<button name=decision value=accept>Accept</button>"
                 "<button name=decision value=deny>Deny</button></form>")
         return self._send(200, page, "text/html")
