@@ -193,7 +193,9 @@ class _HttpHandler(BaseHTTPRequestHandler):
         fields = "".join(f'<input type="hidden" name="{html.escape(k)}" '
                          f'value="{html.escape(v)}">' for k, v in query.items())
         client = html.escape(query.get("client_id", ""))
-        page = (f"<!doctype html><title>Consent</title><h1>Allow {client}</h1><p>Scope: {html.escape(query.get('scope', ''))}</p><form method=post>"
+        scope = html.escape(query.get("scope", ""))
+        page = (f"<!doctype html><title>Consent</title><h1>Allow {client}</h1>"
+                f"<p>Scope: {scope}</p><form method=post>"
                 f"{fields}<button name=decision value=accept>Accept</button>"
                 "<button name=decision value=deny>Deny</button></form>")
         return self._send(200, page, "text/html")
