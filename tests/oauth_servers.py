@@ -112,7 +112,8 @@ class OAuthProvider:
             return 400, _error("unauthorized_client", "700016",
                                f"Application with identifier '{form.get('client_id')}' was "
                                "not found in the directory.")
-        if grant != "authorization_code" or form.get("client_secret"):
+        if grant == "client_credentials" or form.get("client_secret"):  # public clients
+
             if self.secret_expired:
                 return 401, _error("invalid_client", "7000222", "The provided client secret "
                                    "keys for app are expired.")
