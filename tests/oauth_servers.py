@@ -195,7 +195,8 @@ class _HttpHandler(BaseHTTPRequestHandler):
                          f'value="{html.escape(v)}">' for k, v in query.items())
         client = html.escape(query.get("client_id", ""))
         scope = html.escape(query.get("scope", ""))
-        page = (f"<!doctype html><title>Consent</title><h1>Allow {client}</h1>"
+        page = (f"<!doctype html><title>Consent</title><link rel=icon href=\"data:,\">"
+                f"<h1>Allow {client}</h1>"
                 f"<p>Scope: {scope}</p><form method=post>"
                 f"{fields}<button name=decision value=accept>Accept</button>"
                 "<button name=decision value=deny>Deny</button></form>")
