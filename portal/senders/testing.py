@@ -49,6 +49,17 @@ def secret_problems(values: dict, stored: Sender | None) -> dict:
     return {}
 
 
+def recipient_problems(form, action: str) -> dict:
+    """The test recipient is checked like any recipient whenever it is filled in (Test
+    connection uses it for RCPT TO as well); Send test mail cannot do without one.
+    Runs after ``form.validate()``, so the field's own errors are known."""
+    if form.test_recipient.errors:
+        return {"test_recipient": list(form.test_recipient.errors)}
+    if action == "mail" and not form.test_recipient.data:
+        return {"test_recipient": [_("Enter a test recipient to send the test mail to.")]}
+    return {}
+
+
 def check_connection(values: dict, stored: Sender | None, timeout: float) -> CheckResult:
     """Connect, TLS, EHLO, login, MAIL FROM, RCPT TO, then RSET and QUIT: nothing is sent."""
     recipient = values.get("test_recipient") or values["address"]

@@ -172,7 +172,7 @@ def check():
     raw_id = request.form.get("sender_id", "")
     stored = _sender_or_404(parse_id(raw_id) or 0) if raw_id else None
     form = _form(stored)
-    problems = {**form.connection_errors(), **_test_recipient_problems(form, action)}
+    problems = {**form.connection_errors(), **testing.recipient_problems(form, action)}
     refused = allowlist.refusal(current_user, form.host.data, form.port.data)
     if refused and "host" not in problems:
         problems["host"] = [refused]
@@ -227,17 +227,6 @@ def test(sender_id: int):
             db.session.commit()
     return render("senders/_check_cell.html", status=422 if problem else 200,
                   state=listing.states([sender])[sender.id], problem=problem)
-
-
-def _test_recipient_problems(form: SenderForm, action: str) -> dict:
-    """The test recipient is checked like any recipient whenever it is filled in (Test
-    connection uses it for RCPT TO as well); Send test mail cannot do without one.
-    Runs after ``form.validate()``, so the field's own errors are known."""
-    if form.test_recipient.errors:
-        return {"test_recipient": list(form.test_recipient.errors)}
-    if action == "mail" and not form.test_recipient.data:
-        return {"test_recipient": [_("Enter a test recipient to send the test mail to.")]}
-    return {}
 
 
 @bp.get("/preset")

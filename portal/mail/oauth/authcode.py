@@ -13,12 +13,10 @@ import base64
 import json
 import secrets
 
-import requests
 from authlib.integrations.requests_client import OAuth2Session
 
 from portal.mail.oauth import providers
-from portal.mail.oauth.failures import token_error
-from portal.mail.oauth.tokens import HTTP_TIMEOUT
+from portal.mail.oauth.tokens import HTTP_TIMEOUT, token_request
 
 
 def new_verifier() -> str:
@@ -48,15 +46,9 @@ def redeem(*, token_url: str, client_id: str, client_secret: str | None, code: s
     client = OAuth2Session(client_id, client_secret or None, redirect_uri=redirect_uri,
                            token_endpoint_auth_method="client_secret_post"
                            if client_secret else "none")
-    try:
-        return client.fetch_token(token_url, grant_type="authorization_code", code=code,
-                                  code_verifier=verifier, timeout=timeout)
-    except requests.RequestException as exc:
-        raise token_error("request_failed", exc) from exc
-    except Exception as exc:  # Authlib's OAuthError and "not a JSON object" ValueError
-        raise token_error("refused", exc) from exc
-    finally:
-        client.close()
+    return token_request(client, lambda: client.fetch_token(
+        token_url, grant_type="authorization_code", code=code, code_verifier=verifier,
+        timeout=timeout))
 
 
 def account_of(answer: dict) -> str | None:

@@ -112,27 +112,33 @@ def forget(source: TokenSource | None = None) -> None:
 
 def _fetch(source: TokenSource, refresh_token: str | None) -> tuple[AccessToken, str | None]:
     """One token request; returns the token and the refresh token the answer carried."""
+    if source.flow == "delegated" and not refresh_token:
+        raise token_error("not_connected", "")
     client = OAuth2Session(source.client_id, source.client_secret or None,
                            scope=source.scope or None,
                            token_endpoint_auth_method="client_secret_post"
                            if source.client_secret else "none")
-    if source.flow == "delegated" and not refresh_token:
-        raise token_error("not_connected", "")
+    if source.flow == "delegated":
+        answer = token_request(client, lambda: client.refresh_token(
+            source.token_url, refresh_token=refresh_token, timeout=source.timeout))
+    else:
+        answer = token_request(client, lambda: client.fetch_token(
+            source.token_url, grant_type="client_credentials", timeout=source.timeout))
+    return _parsed(answer), answer.get("refresh_token")
+
+
+def token_request(client: OAuth2Session, call: Callable[[], dict]) -> dict:
+    """One request to a token endpoint (``call``), then ``client`` is closed; failures
+    become DeliveryErrors (step "token") with a reason a person can act on."""
     counters["requests"] += 1
     try:
-        if source.flow == "delegated":
-            answer = client.refresh_token(source.token_url, refresh_token=refresh_token,
-                                          timeout=source.timeout)
-        else:
-            answer = client.fetch_token(source.token_url, grant_type="client_credentials",
-                                        timeout=source.timeout)
+        return call()
     except requests.RequestException as exc:
         raise token_error("request_failed", exc) from exc
     except Exception as exc:  # Authlib's OAuthError and "not a JSON object" ValueError
         raise token_error("refused", exc) from exc
     finally:
         client.close()
-    return _parsed(answer), answer.get("refresh_token")
 
 
 def _parsed(answer: dict) -> AccessToken:
