@@ -89,6 +89,13 @@ def test_client_credentials_sender_saved_checked_and_delivering(
     assert Worker(app, batch=10).run_once() == 1
     assert _message(app, queued).status == "sent" and len(server.messages) == 2
     assert oauth_provider.grants["client_credentials"] == 1
+    # A token revoked early: the worker's login gets a 535, refreshes once and sends.
+    oauth_provider.invalidate_access_tokens()
+    queued = _submit(app, sid)
+    assert Worker(app, batch=10).run_once() == 1
+    assert _message(app, queued).status == "sent" and len(server.messages) == 3
+    assert oauth_provider.grants["client_credentials"] == 2
+    assert server.commands.count("AUTH XOAUTH2") == 5  # check, immediate, worker, 2 retried
 
 
 def test_blank_secret_keeps_it_and_a_new_token_url_needs_it_again(
@@ -122,6 +129,10 @@ def test_token_url_validated_in_the_form(client, world, oauth_provider, xoauth2_
 
 def test_oauth_fields_required(client, world, oauth_provider, xoauth2_smtpd):
     login(client, "root")
+    body = client.post("/senders/new", headers=HX, data=oauth_form(
+        xoauth2_smtpd("starttls"), oauth_provider,
+        oauth_provider="google")).get_data(as_text=True)
+    assert "choose Delegated" in body
     body = client.post("/senders/new", headers=HX, data=oauth_form(
         xoauth2_smtpd("starttls"), oauth_provider, oauth_tenant="", oauth_client_id="",
         oauth_client_secret="")).get_data(as_text=True)

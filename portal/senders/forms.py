@@ -166,6 +166,10 @@ class SenderForm(FlaskForm):
             needed.append((self.oauth_token_url, _l("Enter the token URL.")))
             if self.oauth_flow.data == "delegated":
                 needed.append((self.oauth_authorize_url, _l("Enter the authorization URL.")))
+        if self.oauth_provider.data == "google" and self.oauth_flow.data == "application":
+            self.oauth_flow.errors = [*self.oauth_flow.errors, _l(
+                "Google gives SMTP tokens only to a signed-in account: choose Delegated.")]
+            ok = False
         for field, message in needed:
             if not (field.data or "").strip() and not field.errors:
                 field.errors = [*field.errors, message]
