@@ -60,8 +60,11 @@ def comparable(values: dict) -> dict:
 
 
 def moved(values: dict, stored: Sender | None) -> bool:
+    """True when ``values`` would use the stored OAuth2 secrets or tokens with another
+    provider, tenant, client, token URL, mail server or mailbox."""
     if stored is None or stored.auth_method != "oauth2":
         return False
+    values = with_defaults(values)
     return any(_clean(values.get(name)).lower() != _clean(getattr(stored, name)).lower()
                for name in _DESTINATION)
 
