@@ -83,6 +83,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.outbox.views import bp as outbox_bp
     from portal.profile.views import bp as profile_bp
     from portal.records.views import bp as records_bp
+    from portal.senders.connect import bp as sender_oauth_bp
     from portal.senders.views import bp as senders_bp
     from portal.teams.views import bp as teams_bp
     from portal.templates_.views import bp as templates_bp
@@ -91,5 +92,5 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (auth_bp, home_bp, teams_bp, users_bp, senders_bp, templates_bp,
                       outbox_bp, records_bp, tokens_bp, api_bp, health_bp, audit_bp,
-                      profile_bp, directory_bp):
+                      profile_bp, directory_bp, sender_oauth_bp):
         app.register_blueprint(blueprint)

@@ -17,6 +17,7 @@ from portal.errors import ServiceError
 from portal.extensions import db
 from portal.outbox.commands import worker_command
 from portal.records.commands import purge_records
+from portal.senders.commands import sender_group
 from portal.teams import service as teams
 from portal.teams.models import Team
 from portal.tokens.commands import create_token_command
@@ -221,46 +222,6 @@ def user_add(username, password, display_name, email, team_name, role, system_ad
     except ServiceError as error:
         _fail(error)
     click.echo(f"User “{user.username}” created (id {user.id}).")
-
-
-@click.group("sender", cls=AppGroup)
-def sender_group():
-    """Manage sender accounts."""
-
-
-@sender_group.command("add")
-@click.option("--name", required=True)
-@click.option("--host", required=True)
-@click.option("--port", required=True, type=int)
-@click.option("--encryption", required=True, type=click.Choice(["ssl", "starttls", "none"]))
-@click.option("--address", required=True)
-@click.option("--display-name", required=True)
-@click.option("--username", default=None)
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@click.option("--team", "team_name", default=None, help="Team; omit for a system-level sender.")
-@click.option("--mode", type=click.Choice(["immediate", "deferred"]), default="immediate")
-@click.option("--max-connections", type=int, default=1, show_default=True)
-@click.option("--rate-per-minute", type=int, default=None)
-@click.option("--ca-cert", type=click.File("r"), default=None, help="PEM file of a CA to trust.")
-@click.option("--default", "make_default", is_flag=True, help="Make it its scope's default.")
-@click.option("--allow-plain-auth", is_flag=True,
-              help="Allow logging in without encryption (trusted networks only).")
-def sender_add(**options):
-    """Add a sender account (validated like the form) and print its id."""
-    from portal.senders.provision import add_sender
-
-    password = sys.stdin.readline().rstrip("\r\n") if options.pop("password_stdin") else None
-    team = _team_by_name(options.pop("team_name")) if options.get("team_name") else None
-    options.pop("team_name", None)
-    ca_file = options.pop("ca_cert")
-    try:
-        sender = add_sender(SYSTEM, dict(options, password=password,
-                                         ca_cert=ca_file.read() if ca_file else None,
-                                         team_id=team.id if team else None))
-        db.session.commit()
-    except ServiceError as error:
-        _fail(error)
-    click.echo(sender.id)
 
 
 COMMANDS = [create_admin, ensure_admin, reset_password, team_group, user_group, sender_group,

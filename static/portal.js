@@ -31,3 +31,23 @@
       "The portal could not be reached. Check your connection and try again."));
   });
 })();
+
+// Sender form: shows only the fields of the chosen authentication method (password or
+// OAuth2), provider and sign-in. Elements carry data-show-when="select_name=value|value";
+// without script every field stays visible.
+(function () {
+  "use strict";
+  function sync() {
+    var parts, select, i, items = document.querySelectorAll("[data-show-when]");
+    for (i = 0; i < items.length; i += 1) {
+      parts = items[i].getAttribute("data-show-when").split("=");
+      select = document.querySelector("select[name='" + parts[0] + "']");
+      if (select) { items[i].hidden = parts[1].split("|").indexOf(select.value) < 0; }
+    }
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("select")) { sync(); }
+  });
+  document.addEventListener("DOMContentLoaded", sync);
+  document.addEventListener("htmx:afterSettle", sync);
+})();

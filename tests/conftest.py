@@ -23,7 +23,8 @@ def pytest_sessionstart(session):
 
     compile_catalogs(Path(__file__).resolve().parent.parent / "portal" / "translations")
 
-pytest_plugins = ["tests.smtp_servers", "tests.browser", "tests.outbox_helpers"]
+pytest_plugins = ["tests.smtp_servers", "tests.oauth_servers", "tests.browser",
+                  "tests.outbox_helpers"]
 
 HX = {"HX-Request": "true"}
 PASSWORD = "correct-horse-42"

@@ -36,7 +36,7 @@ _ENCRYPTION = {"plain": "none", "starttls": "starttls", "ssl": "ssl"}
 # final dot before the reply (the message was received: the client cannot know).
 DROP_POINTS = ("mail", "rcpt", "data", "data_content", "data_end")
 _TEST_OPTIONS = ("eightbitmime", "smtputf8", "cram_md5", "drop_at", "drop_times",
-                 "drop_after", "greeting_delay")
+                 "drop_after", "greeting_delay", "handler_class", "mailbox")
 
 
 def ca_pem(ca: trustme.CA) -> str:
@@ -221,6 +221,11 @@ class SmtpTestServer:
         self.drop_after: int | None = None
         self.greeting_delay = 0.0
         self._drops = self._envelope_commands = 0
+        # Another handler (``tests/oauth_servers.py``: XOAUTH2) and the mailbox it
+        # accepts; the users that tried XOAUTH2 are noted.
+        self.handler_class = _Handler
+        self.mailbox: str | None = None
+        self.xoauth2_users: list[str] = []
 
     @property
     def sessions(self) -> int:
@@ -306,7 +311,7 @@ class SmtpTestServer:
         for _attempt in range(5):
             self.port = pick_free_port()
             controller = _CountingController(
-                _Handler(self), hostname=HOST, port=self.port,
+                self.handler_class(self), hostname=HOST, port=self.port,
                 on_connection=self._count, **options)
             try:
                 controller.start()

@@ -242,7 +242,10 @@ def test_presets(key, host, port, encryption, advice):
 
 def test_preset_lookup_and_order():
     assert [p.key for p in PRESETS] == [
-        "qq", "163", "exmail", "outlook", "gmail", "sina", "exchange", "custom"]
+        "qq", "163", "exmail", "outlook", "outlook_oauth", "gmail", "gmail_oauth", "sina",
+        "exchange", "custom"]
+    assert get_preset("outlook_oauth").auth_method == "oauth2"
+    assert "SMTP.SendAsApp" in get_preset("outlook_oauth").advice
     assert PRESETS_BY_KEY["qq"] is get_preset("qq")
     assert get_preset("nope") is None and get_preset(None) is None
     assert all(p.encryption in ENCRYPTIONS for p in PRESETS)

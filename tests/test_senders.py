@@ -370,10 +370,13 @@ def test_form_groups_fields_and_keeps_their_names(client, world):
     login(client, "root")
     body = client.get("/senders/new").get_data(as_text=True)
     legends = [part.split("<", 1)[0] for part in body.split("<legend>")[1:]]
-    assert legends[:4] == ["Server", "Account", "Delivery", "Advanced"]
+    assert legends[:5] == ["Server", "Account", "OAuth2", "Delivery", "Advanced"]
     for name in ("name", "team_id", "host", "port", "encryption", "address", "username",
                  "password", "display_name", "mode", "enabled", "allow_plain_auth",
-                 "ca_cert", "rate_per_minute", "max_connections", "test_recipient"):
+                 "ca_cert", "rate_per_minute", "max_connections", "test_recipient",
+                 "auth_method", "oauth_provider", "oauth_flow", "oauth_tenant",
+                 "oauth_client_id", "oauth_client_secret", "oauth_token_url",
+                 "oauth_authorize_url", "oauth_scope"):
         assert f'name="{name}"' in body, name
 
 

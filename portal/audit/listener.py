@@ -31,7 +31,8 @@ BOOKKEEPING = frozenset({"id", "created_at", "updated_at", "throttle_next_at", "
                          "created_by_user_id"})
 # Secret columns and the name their change is shown under; the value is never kept.
 SECRETS = {"password_encrypted": "password", "password_hash": "password",
-           "token_hash": "token secret"}
+           "token_hash": "token secret", "oauth_client_secret_encrypted": "client secret",
+           "oauth_refresh_token_encrypted": "refresh token"}
 RENAMED = {"team_id": "team", "is_default": "default"}
 MAX_VALUE = 300
 SYSTEM_SCOPE = "System"

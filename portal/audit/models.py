@@ -34,7 +34,7 @@ ACTIONS = {
 }
 
 # Change keys whose values are secrets: only "set", "changed" or "removed" is shown.
-SECRET_KEYS = ("password", "token secret")
+SECRET_KEYS = ("password", "token secret", "client secret", "refresh token")
 # Actions whose ``changes`` hold the object's last values rather than edits.
 REMOVALS = ("delete", "member removed")
 # Stands in for a secret's value in ``changes``; the value itself is never stored.
@@ -54,6 +54,12 @@ FIELD_LABELS = {
     "team": N_("team"), "subject": N_("subject"), "email": N_("email"),
     "active": N_("active"), "locale": N_("language"), "timezone": N_("time zone"),
     "role": N_("role"), "token secret": N_("token secret"), "prefix": N_("prefix"),
+    "auth_method": N_("authentication"), "oauth_provider": N_("OAuth2 provider"),
+    "oauth_flow": N_("OAuth2 sign-in"), "oauth_tenant": N_("tenant"),
+    "oauth_client_id": N_("client id"), "client secret": N_("client secret"),
+    "oauth_token_url": N_("token URL"), "oauth_authorize_url": N_("authorization URL"),
+    "oauth_scope": N_("scope"), "refresh token": N_("connected account's sign-in"),
+    "oauth_account": N_("connected account"), "oauth_connected_at": N_("connected at"),
 }
 # Stored values shown as words: roles, send modes, encryption, the system scope.
 VALUE_LABELS = {

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-STEPS = ("connect", "tls", "ehlo", "auth", "mail_from", "rcpt", "data")
+STEPS = ("token", "connect", "tls", "ehlo", "auth", "mail_from", "rcpt", "data")
 REASONS = (
     "cert_untrusted",
     "tls_mismatch",

@@ -129,6 +129,53 @@ TEXTS: dict[str, tuple[str, str]] = {
            "(%(reply)s)."),
         N_("Choose SSL or STARTTLS if the server offers it. Only for a server on a trusted "
            "network that offers neither, tick “Allow login without encryption”.")),
+    # OAuth2 senders: the token endpoint refused or could not be reached (step "token").
+    "token_tenant_unknown": (
+        N_("Microsoft does not know the tenant (directory) in the sender's settings "
+           "(%(reply)s)."),
+        N_("Enter the tenant id (Directory (tenant) ID in the app registration's Overview) "
+           "or the tenant's domain, like contoso.onmicrosoft.com.")),
+    "token_client_unknown": (
+        N_("The provider does not know the client id (application) in the sender's "
+           "settings (%(reply)s)."),
+        N_("Copy the Application (client) ID from the app registration again, and check "
+           "that the app is registered in this tenant.")),
+    "token_secret_invalid": (
+        N_("The provider refused the client secret (%(reply)s)."),
+        N_("Enter the secret's value (not its id) again; create a new client secret if "
+           "it was deleted or revoked.")),
+    "token_secret_expired": (
+        N_("The client secret has expired (%(reply)s)."),
+        N_("Create a new client secret in the app registration (Certificates & secrets) "
+           "and enter it in the sender.")),
+    "token_consent_missing": (
+        N_("The app may not send mail for this organisation yet: the permission is "
+           "missing or not consented (%(reply)s)."),
+        N_("Add the permission (Microsoft 365: SMTP.SendAsApp for applications, SMTP.Send "
+           "for delegated sign-in; Google: https://mail.google.com/) and have an admin "
+           "grant consent.")),
+    "token_scope_invalid": (
+        N_("The provider refused the requested scope (%(reply)s)."),
+        N_("Leave the scope empty to use the provider's default, or correct it under "
+           "Advanced.")),
+    "token_reconnect": (
+        N_("The connected account's sign-in is no longer valid: it expired or was revoked "
+           "(%(reply)s)."),
+        N_("Reconnect the account: open the sender and sign in again.")),
+    "token_not_connected": (
+        N_("No account is connected to this sender yet (%(reply)s)."),
+        N_("Save the sender, then sign in with the mailbox's account on the sender form.")),
+    "token_unreachable": (
+        N_("The portal cannot reach the token endpoint (%(reply)s)."),
+        N_("Check the token URL, the firewall and whether the portal has outside network "
+           "access.")),
+    "token_bad_reply": (
+        N_("The token endpoint did not answer like an OAuth2 server (%(reply)s)."),
+        N_("Check the token URL under Advanced: it must be the provider's OAuth2 token "
+           "endpoint.")),
+    "token_refused": (
+        N_("The provider refused to issue a token (%(reply)s)."),
+        N_("Check the tenant, client id, client secret and scope of the sender.")),
     "unsafe_header": (
         N_("The message could not be built: %(reply)s."),
         N_("Correct the value it names (the sender's displayed name, the subject or an "
@@ -186,6 +233,7 @@ ACCEPTED = N_("%(accepted)d of %(total)d recipients accepted.")
 PAUSED = {
     "tls": N_("Waiting: the sender could not set up a secure connection (%(reply)s)."),
     "auth": N_("Waiting: the sender could not log in (%(reply)s)."),
+    "token": N_("Waiting: the sender could not get an OAuth2 token (%(reply)s)."),
     "": N_("Waiting: the sender could not connect (%(reply)s)."),
 }
 

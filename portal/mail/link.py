@@ -134,3 +134,18 @@ def authenticate(smtp: smtplib.SMTP, mechanism: str, username: str,
     smtp.user, smtp.password = username, password
     handler = getattr(smtp, "auth_" + mechanism.lower().replace("-", "_"))
     return smtp.auth(mechanism, handler)
+
+
+def xoauth2(smtp: smtplib.SMTP, username: str, token: str) -> tuple[int, bytes]:
+    """Exactly one ``AUTH XOAUTH2`` with the bearer token as the initial response.
+
+    A server that refuses the token first sends a 334 with a base64 JSON error and
+    waits for an empty line; the empty answer here lets it send the real 535, which
+    smtplib raises as ``SMTPAuthenticationError``.
+    """
+    initial = f"user={username}\x01auth=Bearer {token}\x01\x01"
+
+    def answer(challenge: bytes | None = None) -> str:
+        return initial if challenge is None else ""
+
+    return smtp.auth("XOAUTH2", answer, initial_response_ok=True)

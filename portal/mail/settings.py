@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from portal.mail.oauth import TokenSource
 
 ENCRYPTIONS = ("ssl", "starttls", "none")
 
@@ -14,7 +18,8 @@ class SmtpSettings:
 
     ``password`` is excluded from ``repr`` so settings can be logged or shown in a
     traceback without leaking the secret. ``ca_cert`` is PEM text trusted in addition
-    to the system store, for this sender only.
+    to the system store, for this sender only. ``oauth`` (set for OAuth2 senders) is
+    where the bearer token for the XOAUTH2 login comes from; ``password`` is then unused.
     """
 
     host: str
@@ -27,6 +32,7 @@ class SmtpSettings:
     # Log in on a connection without TLS (the password crosses the network readable);
     # only when an admin chose it for this sender.
     allow_plain_auth: bool = False
+    oauth: TokenSource | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         """Reject settings that could never work, before any network traffic."""

@@ -25,6 +25,7 @@ from portal.mail.errors import (
 from portal.mail.link import Link, PortSpeaksTls, TlsLink, authenticate, choose_mechanism, tls_text
 from portal.mail.settings import SmtpSettings
 from portal.mail.transaction import SendResult, Transaction
+from portal.mail.xoauth2 import OAuthLogin
 
 __all__ = ["SendResult", "SmtpSession", "Step", "open_session"]
 
@@ -41,11 +42,12 @@ class Step:
     text: str
 
 
-class SmtpSession(Transaction):
+class SmtpSession(OAuthLogin, Transaction):
     """One SMTP connection (connect, TLS, EHLO, login) reused for many messages.
 
     ``on_step`` receives a ``Step`` after each protocol step, successful or not.
     ``auth_mechanism`` is the AUTH mechanism used to log in (None without login).
+    An OAuth2 sender (``settings.oauth``) gets its token first, as the "token" step.
     Use as a context manager, or call ``close()``; ``close`` never raises.
     """
 
@@ -100,6 +102,8 @@ class SmtpSession(Transaction):
             return self
         s = self.settings
         try:
+            if s.oauth is not None:
+                self._token_step()
             context = self._tls_context() if s.encryption != "none" else None
             self._connect(context)
             self._ehlo(emit=s.encryption != "starttls")
@@ -182,6 +186,8 @@ class SmtpSession(Transaction):
         if not smtp.has_extn("auth"):
             raise self._failed(DeliveryError(
                 "auth", "auth_unsupported", NO_AUTH))
+        if self.settings.oauth is not None:
+            return self._oauth_login()
         mechanism = choose_mechanism(smtp)
         if mechanism is None:
             offered = smtp.esmtp_features.get("auth", "").strip()

@@ -12,7 +12,7 @@ from portal.senders.models import Sender
 from portal.senders.service import sender_settings
 
 # The steps of opening a session: a failure there means nothing was offered yet.
-SESSION_STEPS = ("connect", "tls", "ehlo", "auth")
+SESSION_STEPS = ("token", "connect", "tls", "ehlo", "auth")
 
 
 def rebuild(message: Message, sender: Sender) -> EmailMessage:

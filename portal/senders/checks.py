@@ -19,6 +19,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from portal.dbtypes import utcnow
 from portal.i18n.marks import N_
+from portal.senders import oauth
 from portal.senders.models import Sender
 from portal.senders.service import EDITABLE
 
@@ -50,10 +51,22 @@ REASON_LABELS = {
     "temporary": N_("temporary refusal"),
     "not_smtp": N_("not a mail server"),
     "plain_auth_refused": N_("login without encryption not allowed"),
+    "token_tenant_unknown": N_("tenant unknown"),
+    "token_client_unknown": N_("client id unknown"),
+    "token_secret_invalid": N_("client secret refused"),
+    "token_secret_expired": N_("client secret expired"),
+    "token_consent_missing": N_("consent missing"),
+    "token_scope_invalid": N_("scope refused"),
+    "token_reconnect": N_("reconnect the account"),
+    "token_not_connected": N_("no account connected"),
+    "token_unreachable": N_("token endpoint unreachable"),
+    "token_bad_reply": N_("token endpoint answer unreadable"),
+    "token_refused": N_("no token issued"),
 }
 _SALT = "sender-check"
 _CONNECTION = ("host", "port", "encryption", "address", "username", "ca_cert",
-               "allow_plain_auth")
+               "allow_plain_auth", "auth_method", "oauth_provider", "oauth_flow",
+               "oauth_tenant", "oauth_client_id", "oauth_token_url", "oauth_scope")
 
 
 @dataclass(frozen=True)
@@ -107,6 +120,7 @@ def fingerprint(values: dict) -> str:
     """A digest of the settings a check depends on (the password aside: it is never put
     in a page, not even hashed)."""
     wanted = {name: values.get(name) for name in _CONNECTION}
+    wanted.update(oauth.comparable(values))
     wanted["host"] = str(wanted["host"] or "").strip().lower()
     wanted["port"] = str(wanted["port"] or "")
     wanted["username"] = str(wanted["username"] or "").strip() or wanted["address"]
@@ -125,6 +139,7 @@ def tests_stored(values: dict, sender: Sender | None) -> bool:
     """True when a check of ``values`` is a check of ``sender`` as stored: same settings,
     and the stored password (none typed)."""
     return (sender is not None and not values.get("password")
+            and not values.get("oauth_client_secret")
             and fingerprint(values) == fingerprint(stored_values(sender)))
 
 
@@ -168,5 +183,6 @@ def after_save(sender: Sender, carried: Outcome | None, before: str | None,
     one; "never tested" when the settings or the password changed without a check."""
     if carried is not None:
         record(sender, carried)
-    elif before is not None and (before != fingerprint(values) or values.get("password")):
+    elif before is not None and (before != fingerprint(values) or values.get("password")
+                                 or values.get("oauth_client_secret")):
         record(sender, None)

@@ -25,6 +25,7 @@ from wtforms.validators import (
 from portal.addresses import address_field, strip_text
 from portal.forms import WholeNumberField, choices, no_control_chars
 from portal.mail import PRESETS
+from portal.mail.oauth import url_problem
 
 ENCRYPTION_LABELS = [
     ("starttls", _l("STARTTLS (usually port 587 or 25)")),
@@ -47,9 +48,24 @@ class MegabytesField(WholeNumberField):
         super().process_data(round(value / MB) if value else None)
 
 
+AUTH_LABELS = [("password", _l("Password")), ("oauth2", _l("OAuth2 (Microsoft 365, Google)"))]
+PROVIDER_LABELS = [("microsoft", _l("Microsoft 365")), ("google", _l("Google Workspace / Gmail")),
+                   ("generic", _l("Other (any OAuth2 token URL)"))]
+FLOW_LABELS = [("application", _l("Application: the app's own client secret")),
+               ("delegated", _l("Delegated: a mailbox owner signs in once"))]
+
+
 def host_name(form, field):
     if field.data and not _HOST.match(field.data.strip()):
         raise ValidationError(_l("Enter a host name or IP address, like smtp.example.com."))
+
+
+def oauth_url(form, field):
+    """An endpoint secrets are sent to: https://, or http:// on this machine only."""
+    if (field.data or "").strip():
+        problem = url_problem(field.data)
+        if problem:
+            raise ValidationError(_l(problem))
 
 
 def pem_certificates(form, field):
@@ -90,6 +106,29 @@ class SenderForm(FlaskForm):
         no_control_chars])
     password = PasswordField(_l("Password / authorization code"), validators=[
         Optional(), Length(max=1024, message=_l("Password must be at most 1024 characters."))])
+    auth_method = SelectField(_l("Authentication"), default="password",
+                              choices=choices(AUTH_LABELS))
+    oauth_provider = SelectField(_l("OAuth2 provider"), default="microsoft",
+                                 choices=choices(PROVIDER_LABELS))
+    oauth_flow = SelectField(_l("Sign-in"), default="application", choices=choices(FLOW_LABELS))
+    oauth_tenant = StringField(_l("Tenant (directory) ID"), validators=[
+        Optional(), Length(max=100, message=_l("Tenant must be at most 100 characters.")),
+        no_control_chars])
+    oauth_client_id = StringField(_l("Client (application) ID"), validators=[
+        Optional(), Length(max=255, message=_l("Client ID must be at most 255 characters.")),
+        no_control_chars])
+    oauth_client_secret = PasswordField(_l("Client secret"), validators=[
+        Optional(), Length(max=2048, message=_l("Client secret must be at most 2048 "
+                                                "characters."))])
+    oauth_token_url = StringField(_l("Token URL"), validators=[
+        Optional(), Length(max=500, message=_l("Token URL must be at most 500 characters.")),
+        oauth_url])
+    oauth_authorize_url = StringField(_l("Authorization URL"), validators=[
+        Optional(), Length(max=500, message=_l("Authorization URL must be at most 500 "
+                                               "characters.")), oauth_url])
+    oauth_scope = StringField(_l("Scope"), validators=[
+        Optional(), Length(max=500, message=_l("Scope must be at most 500 characters.")),
+        no_control_chars])
     display_name = StringField(_l("Displayed name"), validators=[
         DataRequired(_l("Enter the name recipients see, like “Reporting”.")),
         Length(max=120, message=_l("Displayed name must be at most 120 characters.")),
@@ -118,7 +157,10 @@ class SenderForm(FlaskForm):
                                 validators=[Optional(), address_field])
 
     CONNECTION_FIELDS = ("host", "port", "encryption", "address", "username", "password",
-                         "ca_cert", "display_name", "team_id", "allow_plain_auth")
+                         "ca_cert", "display_name", "team_id", "allow_plain_auth",
+                         "auth_method", "oauth_provider", "oauth_flow", "oauth_tenant",
+                         "oauth_client_id", "oauth_client_secret", "oauth_token_url",
+                         "oauth_authorize_url", "oauth_scope")
 
     def set_team_choices(self, teams, allow_system: bool) -> None:
         options = [("", _l("System (all teams)"))] if allow_system else []
@@ -134,6 +176,37 @@ class SenderForm(FlaskForm):
             options.append((str(stored), _l("Sender %(id)s (not usable)", id=stored)))
         self.fallback_sender_id.choices = choices(options)
 
+    def process(self, *args, **kwargs) -> None:
+        """Load the data; a password sender (no OAuth2 settings stored) or a form post
+        from a script without the choices gets the defaults, not "not a valid choice"."""
+        super().process(*args, **kwargs)
+        for choice in (self.auth_method, self.oauth_provider, self.oauth_flow):
+            if not choice.data:
+                choice.data = choice.default
+
+    def validate(self, extra_validators=None) -> bool:
+        """The field rules, plus what an OAuth2 sender cannot do without."""
+        ok = super().validate(extra_validators)
+        if self.auth_method.data != "oauth2":
+            return ok
+        needed = [(self.oauth_client_id, _l("Enter the client (application) ID."))]
+        if self.oauth_provider.data == "microsoft":
+            needed.append((self.oauth_tenant, _l("Enter the tenant (directory) ID or the "
+                                                 "tenant's domain.")))
+        if self.oauth_provider.data == "generic":
+            needed.append((self.oauth_token_url, _l("Enter the token URL.")))
+            if self.oauth_flow.data == "delegated":
+                needed.append((self.oauth_authorize_url, _l("Enter the authorization URL.")))
+        if self.oauth_provider.data == "google" and self.oauth_flow.data == "application":
+            self.oauth_flow.errors = [*self.oauth_flow.errors, _l(
+                "Google gives SMTP tokens only to a signed-in account: choose Delegated.")]
+            ok = False
+        for field, message in needed:
+            if not (field.data or "").strip() and not field.errors:
+                field.errors = [*field.errors, message]
+                ok = False
+        return ok
+
     def values(self) -> dict:
         """The submitted values, trimmed, with the team as an id (None = system level)."""
         values = {name: field.data for name, field in self._fields.items()}
@@ -142,7 +215,8 @@ class SenderForm(FlaskForm):
         values["fallback_sender_id"] = int(fallback) if fallback.isdigit() else None
         megabytes = self.max_message_bytes.data
         values["max_message_bytes"] = megabytes * MB if megabytes else None
-        for name in ("name", "host", "address", "username", "display_name"):
+        for name in ("name", "host", "address", "username", "display_name", "oauth_tenant",
+                     "oauth_client_id", "oauth_token_url", "oauth_authorize_url", "oauth_scope"):
             values[name] = (values.get(name) or "").strip()
         return values
 

@@ -20,6 +20,7 @@ from portal.extensions import db
 from portal.teams.models import TeamScoped
 
 MODES = ("immediate", "deferred")
+AUTH_METHODS = ("password", "oauth2")
 
 
 class Sender(TeamScoped, db.Model):
@@ -28,6 +29,18 @@ class Sender(TeamScoped, db.Model):
     ``is_default`` marks the default of the sender's own scope; the partial
     unique indexes allow one per team and one system-wide, and the check
     constraint keeps a disabled sender from being a default.
+
+    ``auth_method`` says how the sender logs in: "password" (``username`` and
+    ``password_encrypted``) or "oauth2" (SASL XOAUTH2 as ``username`` with a bearer
+    token). An OAuth2 sender gets its token from ``oauth_token_url``: with its own
+    client credentials (``oauth_flow`` "application": ``oauth_client_id`` and the
+    encrypted ``oauth_client_secret_encrypted``, e.g. Microsoft 365 SMTP.SendAsApp) or
+    with the refresh token of a mailbox owner who signed in once (``oauth_flow``
+    "delegated": ``oauth_refresh_token_encrypted``, the account shown as
+    ``oauth_account``, signed in at ``oauth_connected_at``; the sign-in page is
+    ``oauth_authorize_url``). ``oauth_provider`` (microsoft, google, generic) and
+    ``oauth_tenant`` fill the default URLs and ``oauth_scope``. Secrets are encrypted
+    (``portal.crypto``) and never shown; access tokens are never stored at all.
     """
 
     __tablename__ = "senders"
@@ -37,6 +50,7 @@ class Sender(TeamScoped, db.Model):
         CheckConstraint("port BETWEEN 1 AND 65535", name="port"),
         CheckConstraint("NOT is_default OR enabled", name="default_enabled"),
         CheckConstraint("max_connections >= 1", name="max_connections"),
+        CheckConstraint("auth_method IN ('password', 'oauth2')", name="auth_method"),
         partial_unique("uq_senders_team_default", "team_id",
                        where="is_default AND team_id IS NOT NULL"),
         partial_unique("uq_senders_system_default", "is_default",
@@ -58,6 +72,19 @@ class Sender(TeamScoped, db.Model):
     ca_cert: Mapped[str | None] = mapped_column(Text)
     allow_plain_auth: Mapped[bool] = mapped_column(Boolean, default=False,
                                                    server_default=false())
+    auth_method: Mapped[str] = mapped_column(String(10), default="password",
+                                             server_default="password")
+    oauth_provider: Mapped[str | None] = mapped_column(String(20))
+    oauth_flow: Mapped[str | None] = mapped_column(String(20))
+    oauth_tenant: Mapped[str | None] = mapped_column(String(100))
+    oauth_client_id: Mapped[str | None] = mapped_column(String(255))
+    oauth_client_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    oauth_token_url: Mapped[str | None] = mapped_column(String(500))
+    oauth_authorize_url: Mapped[str | None] = mapped_column(String(500))
+    oauth_scope: Mapped[str | None] = mapped_column(String(500))
+    oauth_refresh_token_encrypted: Mapped[str | None] = mapped_column(Text)
+    oauth_account: Mapped[str | None] = mapped_column(String(254))
+    oauth_connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rate_per_minute: Mapped[int | None] = mapped_column(Integer)
     max_connections: Mapped[int] = mapped_column(Integer, default=1)
     # The largest whole message (encoded, attachments included) the server takes; None:
@@ -91,6 +118,25 @@ class Sender(TeamScoped, db.Model):
     @property
     def has_password(self) -> bool:
         return bool(self.password_encrypted)
+
+    @property
+    def has_client_secret(self) -> bool:
+        return bool(self.oauth_client_secret_encrypted)
+
+    @property
+    def is_oauth(self) -> bool:
+        return self.auth_method == "oauth2"
+
+    @property
+    def is_connected(self) -> bool:
+        """A delegated OAuth2 sender whose mailbox owner has signed in."""
+        return bool(self.oauth_refresh_token_encrypted)
+
+    @property
+    def basic_auth_ending(self) -> bool:
+        """A password login to Microsoft 365, which Microsoft switches off (December 2026)."""
+        return self.auth_method != "oauth2" and (self.host or "").strip().lower() in (
+            "smtp.office365.com", "outlook.office365.com")
 
     def __repr__(self) -> str:
         return f"<Sender {self.id} {self.name}>"

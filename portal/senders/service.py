@@ -8,7 +8,7 @@ from portal.crypto import decrypt, encrypt
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.mail import SmtpSettings
-from portal.senders import allowlist
+from portal.senders import allowlist, oauth
 from portal.senders.models import Sender
 from portal.teams.models import Team
 from portal.teams.service import administered_teams
@@ -16,7 +16,7 @@ from portal.teams.service import administered_teams
 EDITABLE = ("name", "team_id", "host", "port", "encryption", "address", "username",
             "display_name", "mode", "enabled", "ca_cert", "rate_per_minute", "max_connections",
             "allow_plain_auth", "daily_recipient_quota", "max_recipients_per_message",
-            "fallback_sender_id", "max_message_bytes")
+            "fallback_sender_id", "max_message_bytes", *oauth.OAUTH_FIELDS)
 MOVED_AWAY_MESSAGE = _l("Enter the password again: the stored one is only sent to the "
                         "server, port, encryption, username and CA certificate it was saved "
                         "with.")
@@ -53,16 +53,20 @@ def save_sender(actor, sender: Sender | None, values: dict) -> Sender:
     if not values.get("password") and moved_away(values, sender):
         raise ServiceError(str(MOVED_AWAY_MESSAGE), "password")
     check_fallback(actor, sender, values.get("fallback_sender_id"))
+    oauth.check_secret(values, sender)
+    oauth_moved = oauth.moved(values, sender)
     if sender is None:
         sender = Sender()
         db.session.add(sender)
     moved = sender.id is not None and sender.team_id != values.get("team_id")
     for name in EDITABLE:
-        setattr(sender, name, values.get(name))
+        if name not in oauth.OAUTH_FIELDS:  # written by ``oauth.apply``
+            setattr(sender, name, values.get(name))
     sender.username = (values.get("username") or "").strip() or None
     sender.ca_cert = (values.get("ca_cert") or "").strip() or None
     if values.get("password"):
         sender.password_encrypted = encrypt(values["password"])
+    oauth.apply(sender, values, oauth_moved)
     if moved or not sender.enabled:
         sender.is_default = False
     db.session.flush()
@@ -166,7 +170,7 @@ def moved_away(values: dict, stored: Sender | None) -> bool:
     the secret to someone else (another host, or a listener on a port without TLS), so
     the password must be typed again. Switching plain login off, or pasting the same CA
     certificate with other line ends, changes nothing that matters."""
-    if stored is None or not stored.password_encrypted:
+    if stored is None or not stored.password_encrypted or values.get("auth_method") == "oauth2":
         return False
     if values.get("allow_plain_auth") and not stored.allow_plain_auth:
         return True
@@ -180,15 +184,20 @@ def moved_away(values: dict, stored: Sender | None) -> bool:
 def smtp_settings(values: dict, stored: Sender | None, timeout: float) -> SmtpSettings:
     """Settings from form values; a blank password falls back to the stored one.
 
-    Login happens only when a password is known; the username defaults to the address.
+    Login happens only when a password is known, or always with OAuth2 (XOAUTH2 with
+    a token from ``oauth.token_source``); the username defaults to the address.
     """
-    password = values.get("password") or None
-    if not password and stored is not None and stored.password_encrypted:
-        password = decrypt(stored.password_encrypted)
     username = (values.get("username") or "").strip() or values.get("address")
+    source = None
+    if values.get("auth_method") == "oauth2":
+        source = oauth.token_source(values, stored, username)
+    password = None if source is not None else values.get("password") or None
+    if not password and source is None and stored is not None and stored.password_encrypted:
+        password = decrypt(stored.password_encrypted)
     return SmtpSettings(host=values["host"].strip(), port=int(values["port"]),
                         encryption=values["encryption"],
-                        username=username if password else None, password=password,
+                        username=username if password or source else None,
+                        password=password, oauth=source,
                         ca_cert=(values.get("ca_cert") or "").strip() or None, timeout=timeout,
                         allow_plain_auth=bool(values.get("allow_plain_auth")))
 

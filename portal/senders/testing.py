@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 
 from portal.dbtypes import utcnow
+from portal.errors import ServiceError
 from portal.extensions import db
 from portal.i18n.formatting import when
 from portal.mail import (
@@ -18,8 +19,9 @@ from portal.mail import (
 )
 from portal.outbox import lifecycle, quota
 from portal.outbox.records import new_message
+from portal.senders import oauth
 from portal.senders.models import Sender
-from portal.senders.service import smtp_settings
+from portal.senders.service import MOVED_AWAY_MESSAGE, moved_away, smtp_settings
 
 TEST_MAIL_TEMPLATE = "Test mail"  # stored in the record: not translated
 
@@ -33,6 +35,29 @@ class CheckResult:
     diagnosis: Diagnosis | None
     recipient: str
     message_pk: int | None = None
+
+
+def secret_problems(values: dict, stored: Sender | None) -> dict:
+    """A stored secret the check would use elsewhere than it was saved for, or a
+    missing one: the same refusals as Save (``service.save_sender``)."""
+    if not values.get("password") and moved_away(values, stored):
+        return {"password": [str(MOVED_AWAY_MESSAGE)]}
+    try:
+        oauth.check_secret(values, stored)
+    except ServiceError as error:
+        return {error.field: [error.message]}
+    return {}
+
+
+def recipient_problems(form, action: str) -> dict:
+    """The test recipient is checked like any recipient whenever it is filled in (Test
+    connection uses it for RCPT TO as well); Send test mail cannot do without one.
+    Runs after ``form.validate()``, so the field's own errors are known."""
+    if form.test_recipient.errors:
+        return {"test_recipient": list(form.test_recipient.errors)}
+    if action == "mail" and not form.test_recipient.data:
+        return {"test_recipient": [_("Enter a test recipient to send the test mail to.")]}
+    return {}
 
 
 def check_connection(values: dict, stored: Sender | None, timeout: float) -> CheckResult:

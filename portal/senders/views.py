@@ -45,6 +45,8 @@ def _form(sender=None, **kwargs) -> SenderForm:
     if sender is not None and request.method == "GET":
         form.team_id.data = str(sender.team_id or "")
         form.fallback_sender_id.data = str(sender.fallback_sender_id or "")
+        if request.args.get("switch") == "oauth2" and not sender.is_oauth:
+            form.auth_method.data, form.oauth_provider.data = "oauth2", "microsoft"
     if request.method == "GET" and not form.test_recipient.data:
         form.test_recipient.data = current_user.email or ""  # a test mail to oneself
     return form
@@ -173,12 +175,12 @@ def check():
     raw_id = request.form.get("sender_id", "")
     stored = _sender_or_404(parse_id(raw_id) or 0) if raw_id else None
     form = _form(stored)
-    problems = {**form.connection_errors(), **_test_recipient_problems(form, action)}
+    problems = {**form.connection_errors(), **testing.recipient_problems(form, action)}
     refused = allowlist.refusal(current_user, form.host.data, form.port.data)
     if refused and "host" not in problems:
         problems["host"] = [refused]
-    if not problems and not form.password.data and service.moved_away(form.values(), stored):
-        problems["password"] = [str(service.MOVED_AWAY_MESSAGE)]
+    if not problems:
+        problems = testing.secret_problems(form.values(), stored)
     if problems:
         return render("senders/_check_result.html", status=422, problems=problems, form=form)
     values, timeout = form.values(), current_app.config["SMTP_TIMEOUT"]
@@ -233,17 +235,6 @@ def test(sender_id: int):
                   state=listing.states([sender])[sender.id], problem=problem)
 
 
-def _test_recipient_problems(form: SenderForm, action: str) -> dict:
-    """The test recipient is checked like any recipient whenever it is filled in (Test
-    connection uses it for RCPT TO as well); Send test mail cannot do without one.
-    Runs after ``form.validate()``, so the field's own errors are known."""
-    if form.test_recipient.errors:
-        return {"test_recipient": list(form.test_recipient.errors)}
-    if action == "mail" and not form.test_recipient.data:
-        return {"test_recipient": [_("Enter a test recipient to send the test mail to.")]}
-    return {}
-
-
 @bp.get("/preset")
 @admin_required
 def preset():
@@ -258,4 +249,7 @@ def preset():
         form.daily_recipient_quota.data = chosen.daily_recipient_quota
         form.max_recipients_per_message.data = chosen.max_recipients_per_message
         form.max_message_bytes.data = chosen.max_message_mb
+        form.encryption.data, form.auth_method.data = chosen.encryption, chosen.auth_method
+        form.oauth_provider.data = chosen.oauth_provider or form.oauth_provider.default
+        form.oauth_flow.data = chosen.oauth_flow or form.oauth_flow.default
     return render("senders/_preset.html", preset=chosen, form=form)
