@@ -45,6 +45,18 @@ class Defaults:
     PAGE_SIZE = 50
     RECORDS_RETENTION_DAYS = 365
     API_MAX_BODY = 1024 * 1024
+    API_BATCH_MAX_BODY = 10 * 1024 * 1024  # POST /api/v1/messages/batch (up to 1,000 items)
+    # send_at: at most this many days ahead; a time up to PAST_TOLERANCE seconds ago
+    # (clock skew) is sent at once, an older one refused.
+    SCHEDULE_HORIZON_DAYS = 30
+    SCHEDULE_PAST_TOLERANCE_SECONDS = 300
+    # Delivery callbacks (portal.callbacks): seconds per POST, tries, backoff, and how
+    # often the worker's callback thread looks for due ones.
+    CALLBACK_TIMEOUT = 10.0
+    CALLBACK_MAX_ATTEMPTS = 8
+    CALLBACK_RETRY_BASE_SECONDS = 30
+    CALLBACK_RETRY_MAX_SECONDS = 3600
+    CALLBACK_INTERVAL = 5.0
     # Mail servers team admins may test and save ("smtp.qq.com, *.corp.local, 10.0.0.0/8");
     # empty = any. Test connection / Send test mail per user:
     SENDER_HOST_ALLOWLIST = ""

@@ -15,7 +15,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from portal.api import schema
 from portal.api.schema import ApiError
 from portal.extensions import csrf, db
+from portal.outbox import cancel as cancelling
 from portal.outbox.actors import Actor
+from portal.outbox.intake import reused_key_error, submit_batch
 from portal.outbox.lifecycle import PENDING
 from portal.outbox.models import Message
 from portal.outbox.service import SubmitError, submit
@@ -49,8 +51,8 @@ def _too_large(_error):
     return _error(_payload_too_large())
 
 
-def _payload_too_large() -> ApiError:
-    limit = current_app.config["API_MAX_BODY"]
+def _payload_too_large(limit: int | None = None) -> ApiError:
+    limit = limit or current_app.config["API_MAX_BODY"]
     return ApiError(413, "payload_too_large", _("The body is larger than %(limit)s bytes.",
                                                 limit=limit))
 
@@ -68,11 +70,11 @@ def _authenticate():
     g.api_token = token
 
 
-def _body() -> dict:
-    """The JSON object sent, read no further than ``API_MAX_BODY`` bytes."""
-    limit = current_app.config["API_MAX_BODY"]
+def _body(setting: str = "API_MAX_BODY") -> dict:
+    """The JSON object sent, read no further than the ``setting``'s bytes."""
+    limit = current_app.config[setting]
     if request.content_length is not None and request.content_length > limit:
-        raise _payload_too_large()
+        raise _payload_too_large(limit)
     if not request.is_json:
         raise ApiError(400, "invalid_json", _("Send the message as a JSON object with "
                                               "“%(header)s”.",
@@ -82,7 +84,7 @@ def _body() -> dict:
     request.max_content_length = limit + 1
     raw = request.get_data(cache=False)
     if len(raw) > limit:
-        raise _payload_too_large()
+        raise _payload_too_large(limit)
     return schema.parse_json(raw)
 
 
@@ -135,19 +137,51 @@ def _replay(earlier: Message, sub):
     """The first message again, unless the key now comes with different content: that
     is a client bug (a reused key), answered 409 as payment APIs do."""
     if earlier.idempotency_fingerprint not in (None, sub.idempotency_fingerprint):
-        raise ApiError(409, "idempotency_key_reused", _(
-            "This %(header)s was already used for a different request (message %(id)s); use "
-            "a new key for new content.", header="Idempotency-Key", id=earlier.id),
-            "Idempotency-Key")
+        raise reused_key_error(earlier.id, "Idempotency-Key")
     return _answer(earlier, replayed=True)
 
 
-@bp.get("/messages/<int:message_id>")
-def get_message(message_id: int):
-    """One message with its attempts. A team token sees only its team's messages."""
+@bp.post("/messages/batch")
+def create_batch():
+    """Queue up to 1,000 messages in one call; each item is checked like ``POST
+    /messages`` and answered on its own, in order (200 even when some items failed)."""
+    items = schema.batch_items(_body("API_BATCH_MAX_BODY"))
+    parsed = []
+    for item in items:
+        try:
+            parsed.append(schema.batch_item(item))
+        except ApiError as error:
+            parsed.append({"error": {"code": error.code, "message": str(error.message),
+                                     "field": error.field}})
+    results = submit_batch(Actor.for_token(g.api_token), parsed, request.remote_addr)
+    return jsonify({"messages": results})
+
+
+def _visible(message_id: int) -> Message:
+    """The message if this token may see it (a team token: its team's only), else 404."""
     message = db.session.scalar(select(Message).where(
         Message.id == message_id, Message.visible_to(Actor.for_token(g.api_token))))
     if message is None:
         raise ApiError(404, "not_found", _("There is no message %(id)s this token may see.",
                                            id=message_id))
+    return message
+
+
+@bp.get("/messages/<int:message_id>")
+def get_message(message_id: int):
+    """One message with its attempts. A team token sees only its team's messages."""
+    return jsonify(schema.details(_visible(message_id)))
+
+
+@bp.delete("/messages/<int:message_id>")
+def cancel_message(message_id: int):
+    """Cancel a message not yet handed over (queued, scheduled or waiting to retry): 200
+    with its record; 409 ``not_cancellable`` once it is being handed over or done."""
+    message = _visible(message_id)
+    try:
+        cancelling.cancel(message, Actor.for_token(g.api_token).label)
+    except cancelling.NotCancellable as error:
+        db.session.rollback()
+        raise ApiError(409, error.code, str(error)) from error
+    db.session.commit()
     return jsonify(schema.details(message))

@@ -11,7 +11,11 @@
   commit holds the previous message's outcome and the next one's "handing over" mark, so
   a crash leaves at most the message on the wire in doubt), ``finish``, ``fail_claimed``,
   ``pause``, ``release`` and ``recover_expired``;
-- the records page: ``requeue`` for a manual retry or a resend to refused recipients.
+- the records page: ``requeue`` for a manual retry or a resend to refused recipients;
+- the API and the message page: ``cancel`` for mail not yet handed over.
+
+Every store of a final state also queues the token's delivery callback, if it has one,
+in the same transaction (``portal.callbacks.queue``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import and_, bindparam, insert, or_, select, update
 
+from portal.callbacks import queue as callbacks
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.mail import DeliveryError, diagnosis
@@ -32,9 +37,11 @@ from portal.outbox.groupcommit import GroupCommit
 from portal.outbox.models import Attempt, Message
 from portal.outbox.outcome import Outcome, in_doubt_error, outcome
 
-DUE = ("queued", "retrying")
-PENDING = ("queued", "sending", "retrying")
-FINAL = ("sent", "partial", "failed", "unknown")
+# Scheduled mail is due once its ``next_attempt_at`` (the send_at asked for) has come.
+DUE = ("queued", "scheduled", "retrying")
+PENDING = ("queued", "scheduled", "sending", "retrying")
+FINAL = ("sent", "partial", "failed", "unknown", "cancelled")
+CANCELLABLE = DUE  # not yet handed over: once ``sending``, the server may have it
 RETRYABLE = ("partial", "failed", "unknown")  # an admin may requeue these by hand
 
 MESSAGES = Message.__table__
@@ -81,6 +88,38 @@ def envelope(message) -> list[str]:
 def queue(message: Message) -> None:
     """New deferred mail: due for the worker at once."""
     message.status, message.next_attempt_at = "queued", None
+
+
+def schedule(message: Message, send_at) -> None:
+    """New mail to send later: ``scheduled`` until ``send_at``, then due like queued mail."""
+    message.status, message.next_attempt_at = "scheduled", send_at
+
+
+def queue_all(rows: list[dict]) -> list[int]:
+    """Many new deferred messages (plain column dicts) in one bulk INSERT, each queued or
+    scheduled by its ``next_attempt_at``; returns their ids in order (the caller commits)."""
+    for row in rows:
+        row["status"] = "scheduled" if row.get("next_attempt_at") else "queued"
+        row.setdefault("next_attempt_at", None)
+    if not rows:
+        return []
+    result = _execute(insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True),
+                      rows)
+    return list(result.scalars())
+
+
+def cancel(pk: int) -> bool:
+    """Cancel a message not yet handed over, in one conditional UPDATE: the worker's
+    "handing over" mark needs the same states, so exactly one of the two wins. False when
+    the message is already being handed over or done (the caller commits)."""
+    now = utcnow()
+    taken = _execute(update(MESSAGES).where(MESSAGES.c.id == pk,
+                                            MESSAGES.c.status.in_(CANCELLABLE))
+                     .values(status="cancelled", claimed_by=None, lease_until=None,
+                             next_attempt_at=None, last_attempt_at=now)).rowcount == 1
+    if taken:
+        callbacks.queue_final(db.session.connection(), [pk])
+    return taken
 
 
 def start_immediate(message: Message) -> None:
@@ -148,6 +187,9 @@ def store(outcomes: list[Outcome], connection=None) -> None:
     elif outcomes:
         execute(_STORE, [found.values for found in outcomes])
         execute(_ADD_ATTEMPT, [found.attempt for found in outcomes])
+    final = [found.values["b_id"] for found in outcomes if found.status in FINAL]
+    if final:
+        callbacks.queue_final(connection or db.session.connection(), final)
 
 
 def _write_hand_overs(connection, requests: list) -> list[bool]:

@@ -8,6 +8,8 @@ it. Both transitions belong to ``portal.outbox.lifecycle``.
 
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -20,7 +22,8 @@ from portal.outbox import lifecycle
 from portal.outbox.actors import Actor
 from portal.outbox.delivery import deliver_now
 from portal.outbox.models import Message
-from portal.outbox.records import new_message
+from portal.outbox.records import message_values
+from portal.outbox.schedule import ScheduleError, due_time
 from portal.outbox.throttle import reserve_slot
 from portal.senders.models import Sender
 from portal.senders.service import NotConfigured, resolve_default
@@ -55,6 +58,19 @@ class Submission:
     mode: str | None = None
     idempotency_key: str | None = None
     idempotency_fingerprint: str | None = None
+    send_at: datetime | None = None  # aware; None = as soon as possible
+
+
+@dataclass
+class Prepared:
+    """A checked, built message not yet stored: its record's columns and what sending
+    it needs."""
+
+    values: dict
+    sender: Sender
+    msg: EmailMessage
+    mode: str
+    send_at: datetime | None
 
 
 def choose_sender(actor: Actor, sender_id: int | None) -> tuple[Sender, str]:
@@ -130,8 +146,7 @@ def _immediate_slot(sender: Sender) -> bool:
     return True
 
 
-def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
-    """Accept one message: queued for deferred senders, sent at once for immediate ones."""
+def _recipients(sub: Submission) -> tuple[list[str], list[str], list[str]]:
     to = clean_addresses("to", sub.to)
     cc, bcc = clean_addresses("cc", sub.cc), clean_addresses("bcc", sub.bcc)
     if not to:
@@ -140,29 +155,58 @@ def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
         raise SubmitError("too_many_recipients",
                           _("At most %(num)d recipients per message.", num=MAX_RECIPIENTS),
                           "to")
-    sender, reason = choose_sender(actor, sub.sender_id)
+    return to, cc, bcc
+
+
+def prepare(actor: Actor, sub: Submission, client_ip: str | None,
+            chooser=choose_sender) -> Prepared:
+    """Check one message and build its bytes, storing nothing: every entry point (compose,
+    the API, each item of a batch) goes through here, so the rules are the same.
+    ``chooser`` picks the sender (a batch passes one that remembers its answers)."""
+    to, cc, bcc = _recipients(sub)
+    try:
+        send_at = due_time(sub.send_at)
+    except ScheduleError as error:
+        raise SubmitError(error.code, error.message, "send_at") from error
+    if send_at is not None and sub.mode == "immediate":
+        raise SubmitError("send_at_immediate", _("A message sent later is queued: leave "
+                                                 "“%(field)s” out or use “%(deferred)s”.",
+                                                 field="mode", deferred="deferred"), "mode")
+    sender, reason = chooser(actor, sub.sender_id)
     subject, html, text, template_name = _content(actor, sub, sender.team_id or actor.team_id)
-    mode = sub.mode or sender.mode
+    mode = "deferred" if send_at is not None else (sub.mode or sender.mode)
     try:
         msg = build_message(from_address=sender.address, display_name=sender.display_name,
                             to=to, cc=cc, bcc=bcc, subject=subject, html=html, text=text)
     except ComposeError as error:
         raise SubmitError("invalid_header", str(error), error.field) from error
-    if mode != "deferred" and not _immediate_slot(sender):
-        mode = "deferred"  # the sender's rate is used up: the worker keeps to it
-    message = new_message(
+    values = message_values(
         msg=msg, sender_id=sender.id, sender_name=sender.name, sender_address=sender.address,
         sender_reason=reason, team_id=sender.team_id if sender.team_id else actor.team_id,
         user_id=actor.user_id, client_ip=client_ip, to=to, cc=cc, bcc=bcc, html=html,
         text=text, template_name=template_name, resource=(sub.resource or None), mode=mode)
-    message.token_id, message.triggered_by = actor.token_id, actor.label
-    message.idempotency_key = sub.idempotency_key
-    message.idempotency_fingerprint = sub.idempotency_fingerprint
-    if mode == "deferred":
+    values.update(token_id=actor.token_id, triggered_by=actor.label,
+                  idempotency_key=sub.idempotency_key,
+                  idempotency_fingerprint=sub.idempotency_fingerprint)
+    return Prepared(values, sender, msg, mode, send_at)
+
+
+def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
+    """Accept one message: queued (or scheduled) for deferred senders, sent at once for
+    immediate ones."""
+    ready = prepare(actor, sub, client_ip)
+    mode = ready.mode
+    if mode != "deferred" and not _immediate_slot(ready.sender):
+        mode = "deferred"  # the sender's rate is used up: the worker keeps to it
+    message = Message(**{**ready.values, "mode": mode})
+    db.session.add(message)
+    if ready.send_at is not None:
+        lifecycle.schedule(message, ready.send_at)
+    elif mode == "deferred":
         lifecycle.queue(message)
     else:
         lifecycle.start_immediate(message)
     db.session.commit()
     if mode != "deferred":
-        deliver_now(message, sender, msg, current_app.config["SMTP_TIMEOUT"])
+        deliver_now(message, ready.sender, ready.msg, current_app.config["SMTP_TIMEOUT"])
     return message
