@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from portal.bounds import parse_id, parse_ids
 from portal.extensions import db
 from portal.htmx import render
+from portal.i18n import zones
 from portal.outbox.actors import Actor
 from portal.outbox.forms import (
     ComposeForm,
@@ -56,7 +57,7 @@ def _area(form: ComposeForm, template=None, status=200, **context):
     context.setdefault("values", form.variables(request.values))
     return render("outbox/compose.html", "outbox/_compose_form.html", status=status,
                   form=form, template=template, variables=template_variables(template),
-                  has_senders=True, **context)
+                  has_senders=True, zone_label=zones.zone_label(), **context)
 
 
 @bp.get("/compose")
@@ -121,7 +122,7 @@ def _submission(form: ComposeForm, template, to: list[str], values: dict) -> Sub
                       text=(form.text_body.data or None) if own else None,
                       template=template.id if template else None,
                       variables=values, sender_id=int(form.sender_id.data),
-                      resource=form.resource.data or None)
+                      resource=form.resource.data or None, send_at=form.send_at_utc())
 
 
 def _error_field(form: ComposeForm, error: SubmitError, template):
