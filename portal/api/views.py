@@ -21,10 +21,13 @@ from portal.outbox.intake import reused_key_error, submit_batch
 from portal.outbox.lifecycle import PENDING
 from portal.outbox.models import Message
 from portal.outbox.service import SubmitError, submit
+from portal.security import BODY_LIMITS
 from portal.tokens.service import authenticate
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
+BATCH_LIMIT = "API_BATCH_MAX_BODY"
+BODY_LIMITS["api.create_batch"] = BATCH_LIMIT
 
 
 def _error(error: ApiError):
@@ -48,7 +51,8 @@ def _submit_error(error: SubmitError):
 
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(_error):
-    return _error(_payload_too_large())
+    return _error(_payload_too_large(current_app.config[BODY_LIMITS.get(
+        request.endpoint, "API_MAX_BODY")]))
 
 
 def _payload_too_large(limit: int | None = None) -> ApiError:
@@ -66,7 +70,8 @@ def _authenticate():
         raise ApiError(401, "unauthorized", _(
             "Send a valid API token as “%(header)s”; this one is missing, unknown or revoked.",
             header="Authorization: Bearer TOKEN"))
-    db.session.commit()  # keep last_used_at even if the call fails later
+    if db.session.is_modified(token):  # last_used_at, refreshed once a minute at most
+        db.session.commit()  # keep it even if the call fails later
     g.api_token = token
 
 
@@ -145,7 +150,7 @@ def _replay(earlier: Message, sub):
 def create_batch():
     """Queue up to 1,000 messages in one call; each item is checked like ``POST
     /messages`` and answered on its own, in order (200 even when some items failed)."""
-    items = schema.batch_items(_body("API_BATCH_MAX_BODY"))
+    items = schema.batch_items(_body(BATCH_LIMIT))
     parsed = []
     for item in items:
         try:

@@ -7,7 +7,6 @@ import io
 import re
 from collections.abc import Iterable
 from datetime import datetime
-from email import policy
 from email._header_value_parser import get_addr_spec
 from email.errors import HeaderParseError, NonASCIILocalPartDefect
 from email.generator import BytesGenerator
@@ -16,6 +15,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from portal.i18n.marks import N_
+from portal.mail import policies as policy
 from portal.mail.htmltext import html_to_text
 
 # C0 controls (tab allowed), DEL, and the characters Python treats as line breaks.

@@ -206,7 +206,20 @@ def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
         lifecycle.queue(message)
     else:
         lifecycle.start_immediate(message)
-    db.session.commit()
-    if mode != "deferred":
+    if mode == "deferred":
+        _commit_keeping(message)
+    else:
+        db.session.commit()
         deliver_now(message, ready.sender, ready.msg, current_app.config["SMTP_TIMEOUT"])
     return message
+
+
+def _commit_keeping(message: Message) -> None:
+    """Commit without expiring ``message``: its values are the ones just written, so the
+    answer needs no second read of the row (a deferred send's only other query)."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True

@@ -97,7 +97,8 @@ def authenticate(secret: str | None) -> ApiToken | None:
     """The active token for ``secret``, or None (unknown, malformed or revoked).
 
     The lookup is by hash, so response time does not depend on how much of a
-    guessed secret is right; ``last_used_at`` is refreshed at most once a minute.
+    guessed secret is right; ``last_used_at`` is refreshed at most once a minute (the
+    caller commits; an API call commits only then, so most calls write nothing here).
     """
     if not secret or len(secret) > MAX_SECRET_CHARS or not secret.startswith(PREFIX):
         return None
@@ -110,7 +111,6 @@ def authenticate(secret: str | None) -> ApiToken | None:
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
         token.last_used_at = now
-        db.session.flush()
     return token
 
 
