@@ -3,7 +3,8 @@
 ``status``, ``claimed_by``, ``lease_until``, ``next_attempt_at``, ``attempt_count``,
 ``attempts_base`` and ``recipient_results`` are written here and nowhere else. Callers:
 
-- submission (``outbox.service``): ``queue`` deferred mail, ``start_immediate`` then
+- submission (``outbox.service``, ``outbox.intake``): ``queue_all`` for deferred and
+  scheduled mail, ``start_immediate`` then
   ``finish_immediate`` for immediate mail (with a lease, so recovery covers a request
   that dies mid-send);
 - the sender test (``senders.testing``): the same two calls for the test mail;
@@ -85,19 +86,10 @@ def envelope(message) -> list[str]:
 
 # Submission and immediate sends -------------------------------------------------------
 
-def queue(message: Message) -> None:
-    """New deferred mail: due for the worker at once."""
-    message.status, message.next_attempt_at = "queued", None
-
-
-def schedule(message: Message, send_at) -> None:
-    """New mail to send later: ``scheduled`` until ``send_at``, then due like queued mail."""
-    message.status, message.next_attempt_at = "scheduled", send_at
-
-
 def queue_all(rows: list[dict]) -> list[int]:
-    """Many new deferred messages (plain column dicts) in one bulk INSERT, each queued or
-    scheduled by its ``next_attempt_at``; returns their ids in order (the caller commits)."""
+    """New deferred messages (plain column dicts) in one INSERT: each ``queued`` (due at
+    once), or ``scheduled`` until its ``next_attempt_at`` (the send_at asked for), then due
+    like queued mail. Returns their ids in order (the caller commits)."""
     for row in rows:
         row["status"] = "scheduled" if row.get("next_attempt_at") else "queued"
         row.setdefault("next_attempt_at", None)

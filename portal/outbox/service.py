@@ -198,28 +198,21 @@ def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
     mode = ready.mode
     if mode != "deferred" and not _immediate_slot(ready.sender):
         mode = "deferred"  # the sender's rate is used up: the worker keeps to it
-    message = Message(**{**ready.values, "mode": mode})
-    db.session.add(message)
-    if ready.send_at is not None:
-        lifecycle.schedule(message, ready.send_at)
-    elif mode == "deferred":
-        lifecycle.queue(message)
-    else:
-        lifecycle.start_immediate(message)
+    row = {**ready.values, "mode": mode}
     if mode == "deferred":
-        _commit_keeping(message)
-    else:
-        db.session.commit()
-        deliver_now(message, ready.sender, ready.msg, current_app.config["SMTP_TIMEOUT"])
+        return _queue(row, ready.send_at)
+    message = Message(**row)
+    db.session.add(message)
+    lifecycle.start_immediate(message)
+    db.session.commit()
+    deliver_now(message, ready.sender, ready.msg, current_app.config["SMTP_TIMEOUT"])
     return message
 
 
-def _commit_keeping(message: Message) -> None:
-    """Commit without expiring ``message``: its values are the ones just written, so the
-    answer needs no second read of the row (a deferred send's only other query)."""
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = True
+def _queue(row: dict, send_at) -> Message:
+    """Store deferred mail with one Core INSERT (as a batch does) and commit; the message
+    is answered from the values just written, with no unit of work and no read-back."""
+    row["next_attempt_at"] = send_at
+    row["id"] = lifecycle.queue_all([row])[0]
+    db.session.commit()
+    return Message(**row)  # transient: the stored values, not attached to the session

@@ -9,6 +9,7 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload
 
 from portal.dbtypes import utcnow
 from portal.errors import ServiceError
@@ -103,7 +104,9 @@ def authenticate(secret: str | None) -> ApiToken | None:
     if not secret or len(secret) > MAX_SECRET_CHARS or not secret.startswith(PREFIX):
         return None
     digest = hash_secret(secret)
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    # Only the token's own row: its team and creator are not needed to authenticate.
+    token = db.session.scalar(select(ApiToken).options(lazyload("*"))
+                              .where(ApiToken.token_hash == digest))
     if token is None or not hmac.compare_digest(token.token_hash, digest):
         return None
     if token.revoked_at is not None:
