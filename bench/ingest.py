@@ -42,14 +42,15 @@ def _free_port() -> int:
 
 
 def _flask(env: dict, *args: str) -> str:
-    done = subprocess.run([str(BIN / "flask"), "--app", "portal", *args], env=env, cwd=ROOT,
+    done = subprocess.run([str(BIN / "flask"), "--app", "portal", *args], env=env,
+                          cwd=env["BENCH_ROOT"],
                           capture_output=True, text=True, check=True)
     return done.stdout
 
 
-def _instance(folder: str) -> tuple[dict, str]:
+def _instance(folder: str, root: str) -> tuple[dict, str]:
     """Schema, a deferred default sender and a token in a fresh instance; (env, token)."""
-    env = {**os.environ, "PORTAL_INSTANCE_PATH": folder}
+    env = {**os.environ, "PORTAL_INSTANCE_PATH": folder, "BENCH_ROOT": root}
     env.pop("DATABASE_URL", None)
     _flask(env, "db", "upgrade")
     _flask(env, "sender", "add", "--name", "Bench", "--host", "127.0.0.1", "--port", "9",
@@ -61,7 +62,8 @@ def _instance(folder: str) -> tuple[dict, str]:
 
 def _start(env: dict, port: int) -> subprocess.Popen:
     server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
+        [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "wsgi:app"],
+        cwd=env["BENCH_ROOT"],
         env={**env, "PORTAL_BIND": f"127.0.0.1:{port}"},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(200):
@@ -108,9 +110,12 @@ def main(argv=None) -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--root", default=str(ROOT),
+                        help="checkout to run (e.g. an older one without the batch API)")
+    parser.add_argument("--no-batch", action="store_true", help="skip the batch figure")
     options = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="portal-ingest-") as folder:
-        env, token = _instance(folder)
+        env, token = _instance(folder, options.root)
         port = _free_port()
         server = _start(env, port)
         auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -123,8 +128,9 @@ def main(argv=None) -> None:
                                 "/healthz")
                 singles = _rate(pool, port, options.clients, options.seconds, "POST",
                                 "/api/v1/messages", single, auth, 202)
-                batches = _rate(pool, port, options.clients, options.seconds, "POST",
-                                "/api/v1/messages/batch", batch, auth, 200)
+                batches = 0.0 if options.no_batch else _rate(
+                    pool, port, options.clients, options.seconds, "POST",
+                    "/api/v1/messages/batch", batch, auth, 200)
         finally:
             server.terminate()
             server.wait(10)

@@ -72,5 +72,7 @@ def zone_label() -> str:
     """The reader's zone as a person can check it: its name and today's UTC offset
     ("Asia/Shanghai, UTC+08:00")."""
     zone = current_zone()
+    if zone.key in ("UTC", "Etc/UTC"):
+        return "UTC"
     offset = datetime.now(zone).strftime("%z") or "+0000"
     return f"{zone.key}, UTC{offset[:3]}:{offset[3:]}"
