@@ -206,7 +206,8 @@ def test_cancel_is_called_back_and_tokens_without_url_are_not(app, client, smtpd
     assert {c.message_pk for c in _callbacks(app)} == {pk} and plain != pk
 
 
-def test_unreachable_receiver_is_recorded_on_the_token(app, client, relay, hooked, free_port):
+def test_unreachable_receiver_is_recorded_on_the_token(app, client, relay, hooked, free_port,
+                                                       world):
     with app.app_context():
         token = db.session.scalar(select(ApiToken))
         token.callback_url = f"http://127.0.0.1:{free_port}/hook"
@@ -216,6 +217,9 @@ def test_unreachable_receiver_is_recorded_on_the_token(app, client, relay, hooke
     with app.app_context():
         token = db.session.scalar(select(ApiToken))
         assert token.callback_last_status is None and token.callback_last_error
+    browser = app.test_client()
+    login(browser, "root")
+    assert "last: failed (" in browser.get("/tokens").get_data(as_text=True)
 
 
 def test_cli_prints_signing_secret_before_the_token(app, receiver):

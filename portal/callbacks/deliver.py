@@ -25,11 +25,17 @@ from portal.callbacks.models import Callback
 from portal.crypto import SecretUnreadable, decrypt
 from portal.dbtypes import utcnow
 from portal.extensions import db
+from portal.i18n.marks import N_
 from portal.tokens.models import ApiToken
 
 log = logging.getLogger("portal.callbacks")
 SIGNATURE_HEADER = "X-Mailbox-Signature"
 MAX_ERROR = 300
+# Stored as the last result in English and shown translated on the token page (an
+# error the network reports is shown as it came).
+NOT_HTTP = N_("the callback URL is not http or https")
+NO_URL = N_("the token no longer has a callback URL")
+UNREADABLE = N_("the signing secret cannot be decrypted (the encryption key changed)")
 
 
 def sign(secret: str, raw: bytes) -> str:
@@ -48,7 +54,7 @@ _OPENER = urllib.request.build_opener(_NoRedirect)
 def post(url: str, raw: bytes, secret: str, timeout: float) -> tuple[int | None, str | None]:
     """POST ``raw``; (HTTP status, None) for any answer, (None, error) when none came."""
     if not url.lower().startswith(("http://", "https://")):
-        return None, "the callback URL is not http or https"
+        return None, NOT_HTTP
     # The scheme is checked just above (and when the URL is set): no file: or ftp:.
     request = urllib.request.Request(url, data=raw, method="POST", headers={  # noqa: S310
         "Content-Type": "application/json", "User-Agent": "MailboxPortal-Callback/1",
@@ -90,11 +96,11 @@ def claim(claim_id: str, size: int) -> list[int]:
 
 def _attempt(callback: Callback, token: ApiToken | None) -> tuple[int | None, str | None]:
     if token is None or not token.callback_url:
-        return None, "the token no longer has a callback URL"
+        return None, NO_URL
     try:
         secret = decrypt(token.callback_secret_encrypted or "")
     except SecretUnreadable:
-        return None, "the signing secret cannot be decrypted (the encryption key changed)"
+        return None, UNREADABLE
     return post(token.callback_url, callback.body.encode(), secret,
                 float(current_app.config["CALLBACK_TIMEOUT"]))
 
