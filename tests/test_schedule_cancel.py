@@ -205,6 +205,9 @@ def test_send_later_and_cancel_in_the_portal(app, world, smtpd_factory, make_smt
     assert _message(app, pk).status == "cancelled"
     page = client.get(f"/messages/{pk}").get_data(as_text=True)
     assert "Cancel sending…" not in page
+    late = client.get(f"/messages/{pk}/cancel")
+    assert late.status_code == 200 and "cannot be cancelled" in late.get_data(as_text=True)
+    assert client.post(f"/messages/{pk}/cancel").status_code in (302, 303)  # said, not done
     assert f"/messages/{pk}" in client.get("/records?result=cancelled").get_data(as_text=True)
     assert f"/messages/{pk}" not in client.get("/records?result=scheduled").get_data(
         as_text=True)

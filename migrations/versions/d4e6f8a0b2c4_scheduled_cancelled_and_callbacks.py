@@ -33,7 +33,16 @@ TOKEN_COLUMNS = (
 
 def _status_check(check: str) -> None:
     """SQLite rebuilds the table to change a CHECK constraint, which drops the recipient
-    search triggers and the expression index on template names, so both are made again."""
+    search triggers and the expression index on template names, so both are made again.
+
+    Dropping the old table also deletes, by ``ON DELETE CASCADE``, every attempt row
+    when foreign keys are enforced (the portal's connections switch them on, and they
+    cannot be switched off inside the migration's transaction): the attempts are kept
+    aside in a temporary table and put back.
+    """
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        op.execute("CREATE TEMP TABLE attempts_kept AS SELECT * FROM attempts")
     op.execute("DROP INDEX IF EXISTS ix_messages_template_created")
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_messages_status'), type_='check')
@@ -41,6 +50,9 @@ def _status_check(check: str) -> None:
     op.create_index("ix_messages_template_created", "messages",
                     [sa.text("lower(template_name)"), "created_at"], unique=False)
     search.install(op.get_bind())
+    if sqlite:
+        op.execute("INSERT OR IGNORE INTO attempts SELECT * FROM attempts_kept")
+        op.execute("DROP TABLE attempts_kept")
 
 
 def upgrade():

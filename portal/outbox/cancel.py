@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from portal.audit.listener import record_action
 from portal.extensions import db
+from portal.i18n.labels import status_label
 from portal.outbox import lifecycle
 from portal.outbox.models import Message
 
@@ -18,10 +19,9 @@ class NotCancellable(Exception):
     code = "not_cancellable"
 
     def __init__(self, message: Message):
-        status = message.status
         super().__init__(_("Message %(id)s cannot be cancelled: it is already %(status)s. "
                            "Only mail still waiting (queued, scheduled or waiting to retry) "
-                           "can be.", id=message.id, status=status))
+                           "can be.", id=message.id, status=status_label(message.status)))
 
 
 def may_cancel(user, message: Message) -> bool:

@@ -161,16 +161,16 @@ def retry(message_pk: int):
 @bp.route("/messages/<int:message_pk>/cancel", methods=["GET", "POST"])
 @login_required
 def cancel(message_pk: int):
-    """GET asks for confirmation; POST cancels mail not yet handed over (its sender or an
-    admin of its scope). Too late (being handed over, or done) is said plainly."""
+    """GET asks for confirmation (or says plainly that it is too late: being handed over,
+    or done); POST cancels mail not yet handed over (its sender or an admin of its scope)."""
     message = _message_or_404(message_pk)
     if not cancelling.may_cancel(current_user, message):
         abort(403)
-    if request.method == "GET" and message.status in lifecycle.CANCELLABLE:
-        return render("records/cancel.html", message=message)
+    if request.method == "GET":
+        too_late = None if message.status in lifecycle.CANCELLABLE else \
+            str(cancelling.NotCancellable(message))
+        return render("records/cancel.html", message=message, too_late=too_late)
     try:
-        if request.method == "GET":
-            raise cancelling.NotCancellable(message)
         cancelling.cancel(message)
     except cancelling.NotCancellable as error:
         db.session.rollback()
