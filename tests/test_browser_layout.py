@@ -142,7 +142,7 @@ def test_back_and_forward_restore_the_filter_boxes(browser, portal_server, lived
     expect(page).to_have_url(f"{portal_server.url}/records?recipient=cfo")
     expect(page.get_by_label("Result")).to_have_value("")
     expect(page.get_by_label("Recipient contains")).to_have_value("cfo")
-    expect(page.locator("table.records tbody tr")).to_have_count(4)
+    expect(page.locator("table.records tbody tr")).to_have_count(5)
     page.go_back()
     expect(page.get_by_label("Recipient contains")).to_have_value("")
     page.go_forward()
