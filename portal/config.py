@@ -55,6 +55,18 @@ class Defaults:
     MAX_MESSAGE_BYTES = 25 * 1024 * 1024
     # Attachments Windows would run (.exe, .bat, .js, .vbs, .msi, ...) are refused unless on.
     ALLOW_EXECUTABLE_ATTACHMENTS = False
+    API_BATCH_MAX_BODY = 10 * 1024 * 1024  # POST /api/v1/messages/batch (up to 1,000 items)
+    # send_at: at most this many days ahead; a time up to PAST_TOLERANCE seconds ago
+    # (clock skew) is sent at once, an older one refused.
+    SCHEDULE_HORIZON_DAYS = 30
+    SCHEDULE_PAST_TOLERANCE_SECONDS = 300
+    # Delivery callbacks (portal.callbacks): seconds per POST, tries, backoff, and how
+    # often the worker's callback thread looks for due ones.
+    CALLBACK_TIMEOUT = 10.0
+    CALLBACK_MAX_ATTEMPTS = 8
+    CALLBACK_RETRY_BASE_SECONDS = 30
+    CALLBACK_RETRY_MAX_SECONDS = 3600
+    CALLBACK_INTERVAL = 5.0
     # Mail servers team admins may test and save ("smtp.qq.com, *.corp.local, 10.0.0.0/8");
     # empty = any. Test connection / Send test mail per user:
     SENDER_HOST_ALLOWLIST = ""

@@ -13,7 +13,7 @@ previews use ``srcdoc``, which inherits this policy: they show the mail's text
 and structure without its styles, the safe choice for HTML being edited.
 """
 
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 
@@ -90,6 +90,10 @@ class HttpsAwareSessionInterface(SecureCookieSessionInterface):
             mark_cookies_secure(response)
 
 
+# Endpoints that take larger bodies than MAX_CONTENT_LENGTH: endpoint -> config key of
+# their limit (the batch API). Applied before any body is read.
+BODY_LIMITS: dict[str, str] = {}
+
 NUL_REFUSED = N_("Text may not contain NUL characters (\\0). Remove them and send again.")
 
 
@@ -108,6 +112,8 @@ def _refuse_nul():
     no mail header or body needs one. Checked once here for every form, query and JSON body."""
     from portal.errors import error_response
 
+    if request.endpoint in BODY_LIMITS:
+        request.max_content_length = current_app.config[BODY_LIMITS[request.endpoint]] + 1
     values = [*request.args.values(), *request.headers.values()]
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         values += request.form.values()

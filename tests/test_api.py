@@ -212,7 +212,7 @@ def test_unknown_route_and_method_answer_json(client, make_token):
     secret = make_token()
     response = client.get("/api/v1/nothing", headers=_auth(secret))
     assert response.status_code == 404 and response.is_json
-    response = client.delete(f"{URL}/1", headers=_auth(secret))
+    response = client.put(f"{URL}/1", headers=_auth(secret))
     assert response.status_code == 405 and "error" in response.json
 
 

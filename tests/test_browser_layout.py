@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from portal.extensions import db
 from portal.outbox.models import Message
 from portal.senders.models import Sender
+from portal.tokens.models import ApiToken
 from tests.browser_kit import WIDTHS, signed_in
 
 pytestmark = pytest.mark.browser
@@ -19,9 +20,10 @@ pytestmark = pytest.mark.browser
 # Every page walked is also saved as a picture here, to be looked at (not committed).
 SHOTS = Path(os.environ.get("PORTAL_SCREENSHOTS",
                             Path(__file__).resolve().parent.parent / "screenshots"))
-ADMIN_PAGES = ["/", "/compose", "/records", "/messages/1", "/audit", "/senders",
-               "/senders/new", "/senders/1", "/templates", "/templates/new", "/tokens",
-               "/tokens/new", "/teams", "/users"]
+ADMIN_PAGES = ["/", "/compose", "/records", "/messages/1", "/messages/5",
+               "/messages/5/cancel", "/audit", "/senders", "/senders/new", "/senders/1",
+               "/templates", "/templates/new", "/tokens", "/tokens/new", "/tokens/1/callback",
+               "/teams", "/users"]
 AGENT_PAGES = ["/", "/compose", "/records", "/messages/1"]
 # Records the CSP violations a page meets (they are not always console errors).
 
@@ -35,7 +37,7 @@ def lived_in(app, world):
                               address="finance-reports-department@example.com",
                               display_name="Reports", mode="deferred", team_id=world["red"]))
         now = datetime.now(UTC)
-        for i, status in enumerate(("sent", "partial", "failed", "queued")):
+        for i, status in enumerate(("sent", "partial", "failed", "queued", "scheduled")):
             message = Message(sender_name="Finance reports sender with a long name",
                               sender_address="finance-reports-department@example.com",
                               sender_reason="default", subject="Weekly inventory summary for "
@@ -43,10 +45,17 @@ def lived_in(app, world):
                               status=status, attempt_count=1, team_id=world["red"],
                               user_id=world["red_agent"], reply_code=250,
                               resource=f"/reports/inventory/{i}", client_ip="10.20.30.40",
-                              template_name="Weekly inventory", created_at=now - timedelta(i))
+                              template_name="Weekly inventory", created_at=now - timedelta(i),
+                              next_attempt_at=now + timedelta(days=1)
+                              if status == "scheduled" else None)
             message.set_recipients(["cfo.office.long.address@subsidiary.example.com",
                                     "finance.team@example.com"])
             db.session.add(message)
+        token = ApiToken(name="Inventory scheduler", team_id=world["red"], token_hash="0" * 64,
+                         prefix="mbp_abcd", callback_url="https://reports.example.local/"
+                         "mailbox/callbacks/inventory-department-long-path",
+                         callback_last_at=now, callback_last_status=500)
+        db.session.add(token)
         db.session.commit()
     return world
 
@@ -133,7 +142,7 @@ def test_back_and_forward_restore_the_filter_boxes(browser, portal_server, lived
     expect(page).to_have_url(f"{portal_server.url}/records?recipient=cfo")
     expect(page.get_by_label("Result")).to_have_value("")
     expect(page.get_by_label("Recipient contains")).to_have_value("cfo")
-    expect(page.locator("table.records tbody tr")).to_have_count(4)
+    expect(page.locator("table.records tbody tr")).to_have_count(5)
     page.go_back()
     expect(page.get_by_label("Recipient contains")).to_have_value("")
     page.go_forward()

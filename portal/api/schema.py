@@ -21,10 +21,12 @@ from portal.bounds import id_in_range
 from portal.mail.diagnosis import describe, parts_of
 from portal.outbox.lifecycle import recipients_of
 from portal.outbox.models import Message
+from portal.outbox.schedule import ScheduleError, parse_iso
 from portal.outbox.service import Submission
 
 FIELDS = frozenset(("to", "cc", "bcc", "subject", "html", "text", "template", "variables",
-                    "sender", "resource", "mode", "attachments"))
+                    "sender", "resource", "mode", "attachments", "send_at"))
+MAX_BATCH = 1000
 MODES = ("immediate", "deferred")
 MAX_SUBJECT = 998
 MAX_RESOURCE = 500
@@ -106,12 +108,17 @@ def submission(data: dict, idempotency_key: str | None) -> Submission:
         raise ApiError(422, "missing_recipient", _("“%(field)s” needs at least one address.",
                                                    field="to"), "to")
     sender, mode, variables = _choices(data)
+    send_at = _text(data, "send_at", 64)
+    try:
+        send_at = parse_iso(send_at) if send_at is not None else None
+    except ScheduleError as error:
+        raise ApiError(422, error.code, error.message, "send_at") from error
     return Submission(
         to=to, cc=_addresses(data, "cc"), bcc=_addresses(data, "bcc"),
         subject=_text(data, "subject", MAX_SUBJECT), html=_text(data, "html"),
         text=_text(data, "text"), template=_text(data, "template", MAX_TEMPLATE_NAME),
         variables=variables, sender_id=sender, resource=_text(data, "resource", MAX_RESOURCE),
-        mode=mode, idempotency_key=idempotency_key,
+        mode=mode, send_at=send_at, idempotency_key=idempotency_key,
         idempotency_fingerprint=fingerprint(data) if idempotency_key else None,
         attachments=attachments(data.get("attachments")))
 
@@ -133,6 +140,50 @@ def idempotency_key(value: str | None) -> str | None:
             "%(header)s must be 1 to %(limit)s visible ASCII characters without spaces.",
             header="Idempotency-Key", limit=MAX_IDEMPOTENCY_KEY), "Idempotency-Key")
     return value
+
+
+def batch_items(data: dict) -> list:
+    """The ``messages`` list of a batch body: 1 to ``MAX_BATCH`` items, nothing else."""
+    unknown = sorted(set(data) - {"messages"})
+    if unknown:
+        raise ApiError(422, "unknown_field", _("Unknown field: %(fields)s. A batch has only "
+                                               "“%(field)s”.", fields=", ".join(unknown),
+                                               field="messages"), unknown[0])
+    items = data.get("messages")
+    if not isinstance(items, list) or not items:
+        raise _invalid("messages", _("“%(field)s” must be a list of one or more messages.",
+                                     field="messages"))
+    if len(items) > MAX_BATCH:
+        raise ApiError(422, "batch_too_large", _(
+            "A batch holds at most %(limit)s messages; this one has %(count)s. Split it.",
+            limit=MAX_BATCH, count=len(items)), "messages")
+    return items
+
+
+def batch_item(item) -> Submission:
+    """One batch item: a single message's fields plus its own ``idempotency_key`` (the
+    same rules as the header), checked exactly like ``POST /messages``; always deferred."""
+    if not isinstance(item, dict):
+        raise _invalid("messages", _("Each item of “%(field)s” must be a JSON object.",
+                                     field="messages"))
+    data = dict(item)
+    key = data.pop("idempotency_key", None)
+    if key is not None and not isinstance(key, str):
+        raise ApiError(422, "invalid_idempotency_key", _("“%(field)s” must be a string.",
+                                                         field="idempotency_key"),
+                       "idempotency_key")
+    try:
+        key = idempotency_key(key)
+    except ApiError as error:
+        error.field = "idempotency_key"
+        raise
+    sub = submission(data, key)
+    if sub.mode == "immediate":
+        raise ApiError(422, "invalid_mode", _("Batch messages are always queued: leave "
+                                              "“%(field)s” out or use “%(deferred)s”.",
+                                              field="mode", deferred="deferred"), "mode")
+    sub.mode = "deferred"
+    return sub
 
 
 def _iso(value) -> str | None:

@@ -7,7 +7,6 @@ routes and methods under ``/api/`` get JSON from ``portal.errors`` as well.
 """
 
 import hashlib
-import json
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask_babel import gettext as _
@@ -15,18 +14,22 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from portal.api import files, schema
+from portal.api import bodies, schema
 from portal.api.schema import ApiError
 from portal.extensions import csrf, db
+from portal.outbox import cancel as cancelling
 from portal.outbox.actors import Actor
-from portal.outbox.attachments import upload_limit
+from portal.outbox.intake import reused_key_error, submit_batch
 from portal.outbox.lifecycle import PENDING
 from portal.outbox.models import Message
 from portal.outbox.service import SubmitError, submit
+from portal.security import BODY_LIMITS
 from portal.tokens.service import authenticate
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
+BATCH_LIMIT = "API_BATCH_MAX_BODY"
+BODY_LIMITS["api.create_batch"] = BATCH_LIMIT
 
 
 def _error(error: ApiError):
@@ -53,14 +56,8 @@ def _submit_error(error: SubmitError):
 
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(_exception):
-    return _error(_payload_too_large())
-
-
-def _payload_too_large() -> ApiError:
-    limit = current_app.config["API_MAX_BODY"]
-    return ApiError(413, "payload_too_large", _(
-        "The body is larger than %(limit)s bytes (attachments not counted: they may add up "
-        "to the largest message a sender takes).", limit=limit))
+    limit = BODY_LIMITS.get(request.endpoint)
+    return _error(bodies.payload_too_large(current_app.config[limit] if limit else None))
 
 
 @bp.before_request
@@ -72,62 +69,9 @@ def _authenticate():
         raise ApiError(401, "unauthorized", _(
             "Send a valid API token as “%(header)s”; this one is missing, unknown or revoked.",
             header="Authorization: Bearer TOKEN"))
-    db.session.commit()  # keep last_used_at even if the call fails later
+    if db.session.is_modified(token):  # last_used_at, refreshed once a minute at most
+        db.session.commit()  # keep it even if the call fails later
     g.api_token = token
-
-
-def _body() -> tuple[dict, list]:
-    """The message fields and its files: a JSON object (files in ``attachments``, base64)
-    or ``multipart/form-data`` (a ``message`` part with the JSON, one file part per file).
-
-    The whole body may be ``API_MAX_BODY`` plus the largest message a sender takes; all
-    but the files must fit in ``API_MAX_BODY``."""
-    limit = current_app.config["API_MAX_BODY"]
-    small = request.content_length is not None and request.content_length <= limit
-    whole = limit if small else upload_limit()
-    if request.content_length is not None and request.content_length > whole:
-        raise _payload_too_large()
-    if request.mimetype == "multipart/form-data":
-        return _multipart(limit, whole)
-    if not request.is_json:
-        raise ApiError(400, "invalid_json", _("Send the message as a JSON object with "
-                                              "“%(header)s”, or as %(multipart)s with a "
-                                              "“message” part.",
-                                              header="Content-Type: application/json",
-                                              multipart="multipart/form-data"))
-    # Without a Content-Length (chunked), werkzeug stops quietly at the maximum, so read
-    # one byte more than allowed: getting it means the body is too large.
-    request.max_content_length = whole + 1
-    raw = request.get_data(cache=False)
-    if len(raw) > whole:
-        raise _payload_too_large()
-    data = schema.parse_json(raw)
-    if len(raw) > limit and len(raw_fields(data)) > limit:
-        raise _payload_too_large()
-    return data, []
-
-
-def raw_fields(data: dict) -> bytes:
-    """The body's JSON without the attachments' contents: what ``API_MAX_BODY`` bounds."""
-    return json.dumps(files.without_contents(data), ensure_ascii=False).encode()
-
-
-def _multipart(limit: int, whole: int) -> tuple[dict, list]:
-    """``message`` (a field or a file part holding the JSON) and the other file parts."""
-    request.max_content_length = whole
-    request.max_form_memory_size = limit
-    part = request.files.get("message")
-    text = part.read(limit + 1) if part is not None else \
-        (request.form.get("message") or "").encode()
-    if not text:
-        raise ApiError(400, "invalid_json", _("Send the message fields as JSON in a "
-                                              "“%(part)s” part.", part="message"), "message")
-    if len(text) > limit:
-        raise _payload_too_large()
-    data = schema.parse_json(text)
-    uploads = [upload for name, upload in request.files.items(multi=True)
-               if name != "message"]
-    return data, files.uploaded(uploads, len(data.get("attachments") or []))
 
 
 def _earlier(key: str | None) -> Message | None:
@@ -160,7 +104,7 @@ def create_message():
     simultaneous repeats are settled by the database's unique index.
     """
     key = schema.idempotency_key(request.headers.get("Idempotency-Key"))
-    data, uploads = _body()
+    data, uploads = bodies.message_body()
     sub = schema.submission(data, key)
     if uploads:
         sub.attachments.extend(uploads)
@@ -185,19 +129,51 @@ def _replay(earlier: Message, sub):
     """The first message again, unless the key now comes with different content: that
     is a client bug (a reused key), answered 409 as payment APIs do."""
     if earlier.idempotency_fingerprint not in (None, sub.idempotency_fingerprint):
-        raise ApiError(409, "idempotency_key_reused", _(
-            "This %(header)s was already used for a different request (message %(id)s); use "
-            "a new key for new content.", header="Idempotency-Key", id=earlier.id),
-            "Idempotency-Key")
+        raise reused_key_error(earlier.id, "Idempotency-Key")
     return _answer(earlier, replayed=True)
 
 
-@bp.get("/messages/<int:message_id>")
-def get_message(message_id: int):
-    """One message with its attempts. A team token sees only its team's messages."""
+@bp.post("/messages/batch")
+def create_batch():
+    """Queue up to 1,000 messages in one call; each item is checked like ``POST
+    /messages`` and answered on its own, in order (200 even when some items failed)."""
+    items = schema.batch_items(bodies.batch_body())
+    parsed = []
+    for item in items:
+        try:
+            parsed.append(schema.batch_item(item))
+        except ApiError as error:
+            parsed.append({"error": {"code": error.code, "message": str(error.message),
+                                     "field": error.field}})
+    results = submit_batch(Actor.for_token(g.api_token), parsed, request.remote_addr)
+    return jsonify({"messages": results})
+
+
+def _visible(message_id: int) -> Message:
+    """The message if this token may see it (a team token: its team's only), else 404."""
     message = db.session.scalar(select(Message).where(
         Message.id == message_id, Message.visible_to(Actor.for_token(g.api_token))))
     if message is None:
         raise ApiError(404, "not_found", _("There is no message %(id)s this token may see.",
                                            id=message_id))
+    return message
+
+
+@bp.get("/messages/<int:message_id>")
+def get_message(message_id: int):
+    """One message with its attempts. A team token sees only its team's messages."""
+    return jsonify(schema.details(_visible(message_id)))
+
+
+@bp.delete("/messages/<int:message_id>")
+def cancel_message(message_id: int):
+    """Cancel a message not yet handed over (queued, scheduled or waiting to retry): 200
+    with its record; 409 ``not_cancellable`` once it is being handed over or done."""
+    message = _visible(message_id)
+    try:
+        cancelling.cancel(message, Actor.for_token(g.api_token).label)
+    except cancelling.NotCancellable as error:
+        db.session.rollback()
+        raise ApiError(409, error.code, str(error)) from error
+    db.session.commit()
     return jsonify(schema.details(message))

@@ -28,11 +28,13 @@ from portal.tokens.models import ApiToken
 # Bookkeeping, not a person's change: never audited, and a flush that only
 # touches these (a token's last use, a sender's throttle slot) writes no entry.
 BOOKKEEPING = frozenset({"id", "created_at", "updated_at", "throttle_next_at", "last_used_at",
-                         "created_by_user_id"})
+                         "created_by_user_id", "callback_last_at", "callback_last_status",
+                         "callback_last_error"})
 # Secret columns and the name their change is shown under; the value is never kept.
 SECRETS = {"password_encrypted": "password", "password_hash": "password",
            "token_hash": "token secret", "oauth_client_secret_encrypted": "client secret",
-           "oauth_refresh_token_encrypted": "refresh token"}
+           "oauth_refresh_token_encrypted": "refresh token",
+           "callback_secret_encrypted": "signing secret"}
 RENAMED = {"team_id": "team", "is_default": "default"}
 MAX_VALUE = 300
 SYSTEM_SCOPE = "System"
@@ -196,6 +198,19 @@ def _record(conn, target, event_name: str) -> None:
         object_type=kind.object_type, object_id=values.get("id"),
         object_label=(kind.label(conn, values) or "")[:255], team_id=team_id,
         team_label=team_label and team_label[:80], changes=changes))
+
+
+def record_action(conn, *, action: str, object_type: str, object_id: int, label: str,
+                  team_id: int | None, changes: dict, actor_label: str | None = None) -> None:
+    """An entry for a change no audited model's flush records (cancelling a message);
+    ``actor_label`` names a caller that is not a signed-in user (an API token)."""
+    actor_id, found_label, client_ip = _actor(conn)
+    conn.execute(insert(AuditEntry.__table__).values(
+        actor_user_id=actor_id, actor_label=(actor_label or found_label)[:120],
+        client_ip=(client_ip or None) and client_ip[:64], action=action,
+        object_type=object_type, object_id=object_id, object_label=(label or "")[:255],
+        team_id=team_id, team_label=_team_name(conn, team_id)[:80] if team_id else None,
+        changes=changes))
 
 
 def _after_insert(_mapper, conn, target) -> None:

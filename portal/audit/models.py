@@ -23,6 +23,7 @@ OBJECT_TYPES = {
     "membership": N_("Team membership"),
     "team": N_("Team"),
     "token": N_("API token"),
+    "message": N_("Message"),
 }
 # The stored actions (English verbs, kept as they are) as people read them.
 ACTIONS = {
@@ -30,11 +31,12 @@ ACTIONS = {
     "member added": N_("member added"), "member removed": N_("member removed"),
     "role changed": N_("role changed"), "default set": N_("default set"),
     "default cleared": N_("default cleared"), "password changed": N_("password changed"),
-    "revoke": N_("revoke"), "rename": N_("rename"),
+    "revoke": N_("revoke"), "rename": N_("rename"), "cancel": N_("cancel"),
 }
 
 # Change keys whose values are secrets: only "set", "changed" or "removed" is shown.
-SECRET_KEYS = ("password", "token secret", "client secret", "refresh token")
+SECRET_KEYS = ("password", "token secret", "client secret", "refresh token",
+               "signing secret")
 # Actions whose ``changes`` hold the object's last values rather than edits.
 REMOVALS = ("delete", "member removed")
 # Stands in for a secret's value in ``changes``; the value itself is never stored.
@@ -60,6 +62,8 @@ FIELD_LABELS = {
     "oauth_token_url": N_("token URL"), "oauth_authorize_url": N_("authorization URL"),
     "oauth_scope": N_("scope"), "refresh token": N_("connected account's sign-in"),
     "oauth_account": N_("connected account"), "oauth_connected_at": N_("connected at"),
+    "signing secret": N_("signing secret"), "callback_url": N_("callback URL"),
+    "status": N_("status"),
 }
 # Stored values shown as words: roles, send modes, encryption, the system scope.
 VALUE_LABELS = {

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, or_, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.dbtypes import utcnow
@@ -24,7 +24,6 @@ from portal.outbox.models import Message
 
 log = logging.getLogger("portal.health")
 STALE_INTERVALS = 3
-WAITING = DUE
 # Rows of workers gone for this long are dropped, so restarts do not pile up rows.
 RETENTION = timedelta(days=7)
 
@@ -73,7 +72,10 @@ def last_heartbeat() -> datetime | None:
 
 def waiting_count(team_ids: set[int] | None = None) -> int:
     """Deferred messages waiting for a worker; ``team_ids`` limits it to those teams."""
-    query = select(func.count()).select_from(Message).where(Message.status.in_(WAITING))
+    # Mail scheduled for later is not waiting for a worker until its time has come.
+    query = select(func.count()).select_from(Message).where(
+        Message.status.in_(DUE), or_(Message.status != "scheduled",
+                                     Message.next_attempt_at <= utcnow()))
     if team_ids is not None:
         query = query.where(Message.team_id.in_(sorted(team_ids)))
     return db.session.scalar(query) or 0

@@ -61,3 +61,18 @@ def day_end(day: date) -> datetime:
 def local_today() -> date:
     """Today in the reader's zone."""
     return datetime.now(current_zone()).date()
+
+
+def from_local(value: datetime) -> datetime:
+    """A wall-clock time typed by the reader (no zone) as an aware UTC instant."""
+    return value.replace(tzinfo=current_zone()).astimezone(UTC)
+
+
+def zone_label() -> str:
+    """The reader's zone as a person can check it: its name and today's UTC offset
+    ("Asia/Shanghai, UTC+08:00")."""
+    zone = current_zone()
+    if zone.key in ("UTC", "Etc/UTC"):
+        return "UTC"
+    offset = datetime.now(zone).strftime("%z") or "+0000"
+    return f"{zone.key}, UTC{offset[:3]}:{offset[3:]}"

@@ -7,7 +7,6 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from email import policy
 from email._header_value_parser import get_addr_spec
 from email.errors import HeaderParseError, NonASCIILocalPartDefect
 from email.generator import BytesGenerator
@@ -16,6 +15,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from portal.i18n.marks import N_
+from portal.mail import policies as policy
 from portal.mail.attachments import Attachment, add_attachments
 from portal.mail.bodies import flatten_spliced
 from portal.mail.compose_errors import (  # ComposeError: imported from here as well
@@ -25,10 +25,10 @@ from portal.mail.compose_errors import (  # ComposeError: imported from here as 
     HeaderInjectionError,
     InvalidAddressError,
 )
+from portal.mail.htmltext import html_to_text
 
 __all__ = ["ComposeError", "HeaderInjectionError", "InvalidAddressError", "build_message",
            "check_header", "decoded_header", "envelope_recipients", "flatten_message"]
-from portal.mail.htmltext import html_to_text
 
 # C0 controls (tab allowed), DEL, and the characters Python treats as line breaks.
 _FORBIDDEN = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")

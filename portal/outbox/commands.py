@@ -26,6 +26,7 @@ def worker_command(once: bool, interval: float | None, batch: int):
     signal.signal(signal.SIGINT, worker.stop)
     if once:
         claimed = worker.run_once()
-        click.echo(f"Claimed {claimed} message(s).")
+        delivered = worker.run_callbacks()  # after the mail: callbacks never delay it
+        click.echo(f"Claimed {claimed} message(s); {delivered} callback(s) delivered.")
     else:
         worker.run_forever()

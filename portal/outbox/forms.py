@@ -5,10 +5,18 @@ import re
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, MultipleFileField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    MultipleFileField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.forms import choices, no_control_chars
+from portal.i18n import zones
 from portal.templates_.render import TemplateRenderError, render_template_parts, variables_in
 
 _SPLIT = re.compile(r"[,;\s]+")
@@ -91,6 +99,8 @@ class ComposeForm(FlaskForm):
     text_body = TextAreaField(_l("Plain-text version (optional)"),
                               validators=[Optional(), Length(max=200_000)])
     attachments = MultipleFileField(_l("Attachments"))
+    send_at = DateTimeLocalField(_l("Send later (optional)"), validators=[Optional()],
+                                 format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
     resource = StringField(_l("About (report, job or page)"), validators=[
         Optional(), Length(max=500, message=_l("About must be at most 500 characters.")),
         no_control_chars])
@@ -114,6 +124,10 @@ class ComposeForm(FlaskForm):
             for name in FREE_TEXT:
                 self[name].validators = []
         return super().validate(extra_validators)
+
+    def send_at_utc(self):
+        """"Send later" in the reader's own zone, as a UTC instant (None: send now)."""
+        return zones.from_local(self.send_at.data) if self.send_at.data else None
 
     def variables(self, form_data) -> dict:
         """Values typed for the template's variables."""

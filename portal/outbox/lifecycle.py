@@ -3,7 +3,8 @@
 ``status``, ``claimed_by``, ``lease_until``, ``next_attempt_at``, ``attempt_count``,
 ``attempts_base`` and ``recipient_results`` are written here and nowhere else. Callers:
 
-- submission (``outbox.service``): ``queue`` deferred mail, ``start_immediate`` then
+- submission (``outbox.service``, ``outbox.intake``): ``queue_all`` for deferred and
+  scheduled mail, ``start_immediate`` then
   ``finish_immediate`` for immediate mail (with a lease, so recovery covers a request
   that dies mid-send);
 - the sender test (``senders.testing``): the same two calls for the test mail;
@@ -12,7 +13,11 @@
   a crash leaves at most the message on the wire in doubt), ``finish``, ``fail_claimed``,
   ``pause`` or ``hold`` (a paused sender, a quota without room), ``reroute`` (through
   the fallback sender), ``release`` and ``recover_expired``;
-- the records page: ``requeue`` for a manual retry or a resend to refused recipients.
+- the records page: ``requeue`` for a manual retry or a resend to refused recipients;
+- the API and the message page: ``cancel`` for mail not yet handed over.
+
+Every store of a final state also queues the token's delivery callback, if it has one,
+in the same transaction (``portal.callbacks.queue``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import and_, bindparam, insert, or_, select, update
 
+from portal.callbacks import queue as callbacks
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.mail import DeliveryError, diagnosis
@@ -34,9 +40,11 @@ from portal.outbox.groupcommit import GroupCommit
 from portal.outbox.models import Attempt, Message
 from portal.outbox.outcome import Outcome, in_doubt_error, outcome
 
-DUE = ("queued", "retrying")
-PENDING = ("queued", "sending", "retrying")
-FINAL = ("sent", "partial", "failed", "unknown")
+# Scheduled mail is due once its ``next_attempt_at`` (the send_at asked for) has come.
+DUE = ("queued", "scheduled", "retrying")
+PENDING = ("queued", "scheduled", "sending", "retrying")
+FINAL = ("sent", "partial", "failed", "unknown", "cancelled")
+CANCELLABLE = DUE  # not yet handed over: once ``sending``, the server may have it
 RETRYABLE = ("partial", "failed", "unknown")  # an admin may requeue these by hand
 
 MESSAGES = Message.__table__
@@ -80,9 +88,32 @@ def envelope(message) -> list[str]:
 
 # Submission and immediate sends -------------------------------------------------------
 
-def queue(message: Message) -> None:
-    """New deferred mail: due for the worker at once."""
-    message.status, message.next_attempt_at = "queued", None
+def queue_all(rows: list[dict]) -> list[int]:
+    """New deferred messages (plain column dicts) in one INSERT: each ``queued`` (due at
+    once), or ``scheduled`` until its ``next_attempt_at`` (the send_at asked for), then due
+    like queued mail. Returns their ids in order (the caller commits)."""
+    for row in rows:
+        row["status"] = "scheduled" if row.get("next_attempt_at") else "queued"
+        row.setdefault("next_attempt_at", None)
+    if not rows:
+        return []
+    result = _execute(insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True),
+                      rows)
+    return list(result.scalars())
+
+
+def cancel(pk: int) -> bool:
+    """Cancel a message not yet handed over, in one conditional UPDATE: the worker's
+    "handing over" mark needs the same states, so exactly one of the two wins. False when
+    the message is already being handed over or done (the caller commits)."""
+    now = utcnow()
+    taken = _execute(update(MESSAGES).where(MESSAGES.c.id == pk,
+                                            MESSAGES.c.status.in_(CANCELLABLE))
+                     .values(status="cancelled", claimed_by=None, lease_until=None,
+                             next_attempt_at=None, last_attempt_at=now)).rowcount == 1
+    if taken:
+        callbacks.queue_final(db.session.connection(), [pk])
+    return taken
 
 
 def start_immediate(message: Message) -> None:
@@ -150,6 +181,9 @@ def store(outcomes: list[Outcome], connection=None) -> None:
     elif outcomes:
         execute(_STORE, [found.values for found in outcomes])
         execute(_ADD_ATTEMPT, [found.attempt for found in outcomes])
+    final = [found.values["b_id"] for found in outcomes if found.status in FINAL]
+    if final:
+        callbacks.queue_final(connection or db.session.connection(), final)
 
 
 def _write_hand_overs(connection, requests: list) -> list[bool]:

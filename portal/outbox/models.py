@@ -21,7 +21,8 @@ from portal.teams import scope
 
 # Every status a message can have; the lifecycle (portal/outbox/lifecycle.py) names the
 # subsets (due, pending, final) and is the only code that moves a message between them.
-STATUSES = ("queued", "sending", "retrying", "sent", "partial", "failed", "unknown")
+STATUSES = ("queued", "scheduled", "sending", "retrying", "sent", "partial", "failed", "unknown",
+            "cancelled")
 _STATUS_CHECK = "status IN (" + ", ".join(f"'{s}'" for s in STATUSES) + ")"
 
 

@@ -8,6 +8,8 @@ it. Both transitions belong to ``portal.outbox.lifecycle``.
 
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -23,7 +25,8 @@ from portal.outbox.actors import Actor
 from portal.outbox.delivery import deliver_now
 from portal.outbox.errors import SubmitError
 from portal.outbox.models import Message
-from portal.outbox.records import new_message
+from portal.outbox.records import message_values
+from portal.outbox.schedule import ScheduleError, due_time
 from portal.outbox.throttle import reserve_slot
 from portal.senders.models import Sender
 from portal.senders.service import NotConfigured, resolve_default
@@ -51,6 +54,19 @@ class Submission:
     idempotency_key: str | None = None
     idempotency_fingerprint: str | None = None
     attachments: list[Attachment] = field(default_factory=list)
+    send_at: datetime | None = None  # aware; None = as soon as possible
+
+
+@dataclass
+class Prepared:
+    """A checked, built message not yet stored: its record's columns and what sending
+    it needs."""
+
+    values: dict
+    sender: Sender
+    msg: EmailMessage
+    mode: str
+    send_at: datetime | None
 
 
 def choose_sender(actor: Actor, sender_id: int | None) -> tuple[Sender, str]:
@@ -144,8 +160,7 @@ def _compose(sender: Sender, sub: Submission, to, cc, bcc, content) -> tuple:
     return msg, raw
 
 
-def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
-    """Accept one message: queued for deferred senders, sent at once for immediate ones."""
+def _recipients(sub: Submission) -> tuple[list[str], list[str], list[str]]:
     to = clean_addresses("to", sub.to)
     cc, bcc = clean_addresses("cc", sub.cc), clean_addresses("bcc", sub.bcc)
     if not to:
@@ -154,33 +169,71 @@ def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
         raise SubmitError("too_many_recipients",
                           _("At most %(num)d recipients per message.", num=MAX_RECIPIENTS),
                           "to")
-    sender, reason = choose_sender(actor, sub.sender_id)
+    return to, cc, bcc
+
+
+def prepare(actor: Actor, sub: Submission, client_ip: str | None,
+            chooser=choose_sender) -> Prepared:
+    """Check one message and build its bytes, storing nothing: every entry point (compose,
+    the API, each item of a batch) goes through here, so the rules are the same.
+    ``chooser`` picks the sender (a batch passes one that remembers its answers)."""
+    to, cc, bcc = _recipients(sub)
+    try:
+        send_at = due_time(sub.send_at)
+    except ScheduleError as error:
+        raise SubmitError(error.code, error.message, "send_at") from error
+    if send_at is not None and sub.mode == "immediate":
+        raise SubmitError("send_at_immediate", _("A message sent later is queued: leave "
+                                                 "“%(field)s” out or use “%(deferred)s”.",
+                                                 field="mode", deferred="deferred"), "mode")
+    sender, reason = chooser(actor, sub.sender_id)
     sender_limits.check_recipients(sender, len(to) + len(cc) + len(bcc))
     subject, html, text, template_name = _content(actor, sub, sender.team_id or actor.team_id)
-    mode = sub.mode or sender.mode
+    mode = "deferred" if send_at is not None else (sub.mode or sender.mode)
     msg, raw = _compose(sender, sub, to, cc, bcc, (subject, html, text))
-    booking = None
-    if mode != "deferred":
-        booking = sender_limits.book_immediate(sender, len(to) + len(cc) + len(bcc))
-        if not _immediate_slot(sender):
-            quota.give_back(booking)  # the worker books it again when it sends
-            mode = "deferred"  # the sender's rate is used up: the worker keeps to it
-    message = new_message(
+    values = message_values(
         msg=msg, sender_id=sender.id, sender_name=sender.name, sender_address=sender.address,
         sender_reason=reason, team_id=sender.team_id if sender.team_id else actor.team_id,
         user_id=actor.user_id, client_ip=client_ip, to=to, cc=cc, bcc=bcc, html=html,
         text=text, template_name=template_name, resource=(sub.resource or None), mode=mode,
         raw=raw)
     if sub.attachments:
-        message.attachments = summary(sub.attachments)
-    message.token_id, message.triggered_by = actor.token_id, actor.label
-    message.idempotency_key = sub.idempotency_key
-    message.idempotency_fingerprint = sub.idempotency_fingerprint
-    if mode == "deferred":
-        lifecycle.queue(message)
-    else:
-        lifecycle.start_immediate(message)
-    db.session.commit()
+        values["attachments"] = summary(sub.attachments)
+    values.update(token_id=actor.token_id, triggered_by=actor.label,
+                  idempotency_key=sub.idempotency_key,
+                  idempotency_fingerprint=sub.idempotency_fingerprint)
+    return Prepared(values, sender, msg, mode, send_at)
+
+
+def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
+    """Accept one message: queued (or scheduled) for deferred senders, sent at once for
+    immediate ones."""
+    ready = prepare(actor, sub, client_ip)
+    mode, booking = ready.mode, None
     if mode != "deferred":
-        deliver_now(message, sender, msg, current_app.config["SMTP_TIMEOUT"], booking)
+        booking = sender_limits.book_immediate(ready.sender, _recipient_count(ready.values))
+        if not _immediate_slot(ready.sender):
+            quota.give_back(booking)  # the worker books it again when it sends
+            mode, booking = "deferred", None  # the sender's rate is used up
+    row = {**ready.values, "mode": mode}
+    if mode == "deferred":
+        return _queue(row, ready.send_at)
+    message = Message(**row)
+    db.session.add(message)
+    lifecycle.start_immediate(message)
+    db.session.commit()
+    deliver_now(message, ready.sender, ready.msg, current_app.config["SMTP_TIMEOUT"], booking)
     return message
+
+
+def _recipient_count(values: dict) -> int:
+    return len(values["to_addrs"]) + len(values["cc_addrs"]) + len(values["bcc_addrs"])
+
+
+def _queue(row: dict, send_at) -> Message:
+    """Store deferred mail with one Core INSERT (as a batch does) and commit; the message
+    is answered from the values just written, with no unit of work and no read-back."""
+    row["next_attempt_at"] = send_at
+    row["id"] = lifecycle.queue_all([row])[0]
+    db.session.commit()
+    return Message(**row)  # transient: the stored values, not attached to the session

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from portal.bounds import parse_id, parse_ids
 from portal.extensions import db
 from portal.htmx import render
+from portal.i18n import zones
 from portal.outbox.actors import Actor
 from portal.outbox.attachments import from_upload, megabytes
 from portal.outbox.forms import (
@@ -58,7 +59,8 @@ def _area(form: ComposeForm, template=None, status=200, **context):
     return render("outbox/compose.html", "outbox/_compose_form.html", status=status,
                   form=form, template=template, variables=template_variables(template),
                   has_senders=True, default_limit_mb=megabytes(
-                      current_app.config["MAX_MESSAGE_BYTES"]), **context)
+                      current_app.config["MAX_MESSAGE_BYTES"]),
+                  zone_label=zones.zone_label(), **context)
 
 
 @bp.get("/compose")
@@ -130,7 +132,8 @@ def _submission(form: ComposeForm, template, to: list[str], values: dict,
                       text=(form.text_body.data or None) if own else None,
                       template=template.id if template else None,
                       variables=values, sender_id=int(form.sender_id.data),
-                      resource=form.resource.data or None, attachments=files)
+                      resource=form.resource.data or None, attachments=files,
+                      send_at=form.send_at_utc())
 
 
 def _error_field(form: ComposeForm, error: SubmitError, template):

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select
 
+from portal.callbacks.deliver import deliver_due
 from portal.extensions import db
 from portal.health.service import beat
 from portal.outbox.batch import deliver_chunk
@@ -91,12 +92,35 @@ class Worker:
         log.info("claimed %d, handed over %d", len(ids), handed)
         return len(ids)
 
+    def run_callbacks(self) -> int:
+        """One round of delivery callbacks (see ``portal.callbacks``); returns how many
+        receivers accepted theirs. Never raises: a callback problem must not stop mail."""
+        with self.app.app_context():
+            try:
+                return deliver_due(f"{self.name}:callbacks")
+            except Exception:
+                log.exception("delivering callbacks failed unexpectedly")
+                db.session.rollback()
+                return 0
+            finally:
+                db.session.remove()
+
+    def _callback_loop(self) -> None:
+        wait = float(self.app.config["CALLBACK_INTERVAL"])
+        while not self.stopping:
+            self.run_callbacks()
+            self._stop.wait(min(wait, self.interval))
+
     def run_forever(self) -> None:
-        """Cycle until stopped; a full batch means more may be due, so go again at once."""
+        """Cycle until stopped; a full batch means more may be due, so go again at once.
+        Callbacks go out from a thread of their own, so a slow receiver never holds mail."""
         log.info("worker %s started (interval %ss, batch %s)", self.name, self.interval,
                  self.batch)
+        callbacks = threading.Thread(target=self._callback_loop, name="callbacks", daemon=True)
+        callbacks.start()
         while not self.stopping:
             claimed = self.run_once()
             if claimed < self.batch:
                 self._stop.wait(self.interval)
+        callbacks.join(timeout=float(self.app.config["CALLBACK_TIMEOUT"]) + 1)
         log.info("worker %s stopped", self.name)

@@ -15,6 +15,7 @@ from portal.htmx import redirect, render
 from portal.i18n import zones
 from portal.i18n.labels import status_label
 from portal.listing import decode_cursor
+from portal.outbox import cancel as cancelling
 from portal.outbox import lifecycle
 from portal.outbox.models import STATUSES, Message
 from portal.records import service
@@ -110,7 +111,9 @@ def detail(message_pk: int):
     message = _message_or_404(message_pk)
     return render("records/detail.html", message=message, triggered_by=_triggered_by(message),
                   recipients=lifecycle.recipients_of(message),
-                  can_retry=service.can_retry(current_user, message))
+                  can_retry=service.can_retry(current_user, message),
+                  can_cancel=message.status in lifecycle.CANCELLABLE
+                  and cancelling.may_cancel(current_user, message))
 
 
 # The mail body is shown in a sandboxed frame from its own URL with its own policy:
@@ -153,3 +156,26 @@ def retry(message_pk: int):
                    "recipients; the worker will send it shortly.", len(targets), id=message.id),
           "success")
     return redirect(url_for("records.detail", message_pk=message.id))
+
+
+@bp.route("/messages/<int:message_pk>/cancel", methods=["GET", "POST"])
+@login_required
+def cancel(message_pk: int):
+    """GET asks for confirmation (or says plainly that it is too late: being handed over,
+    or done); POST cancels mail not yet handed over (its sender or an admin of its scope)."""
+    message = _message_or_404(message_pk)
+    if not cancelling.may_cancel(current_user, message):
+        abort(403)
+    if request.method == "GET":
+        too_late = None if message.status in lifecycle.CANCELLABLE else \
+            str(cancelling.NotCancellable(message))
+        return render("records/cancel.html", message=message, too_late=too_late)
+    try:
+        cancelling.cancel(message)
+    except cancelling.NotCancellable as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("records.detail", message_pk=message_pk))
+    db.session.commit()
+    flash(_("Message #%(id)s is cancelled: it will not be sent.", id=message_pk), "success")
+    return redirect(url_for("records.detail", message_pk=message_pk))

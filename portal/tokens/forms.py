@@ -4,9 +4,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from portal.errors import ServiceError
 from portal.forms import choices, no_control_chars
+from portal.tokens.callback import check_url
 from portal.tokens.models import ApiToken
 
 
@@ -15,6 +17,9 @@ class TokenForm(FlaskForm):
         DataRequired(_l("Enter a name that says which system uses the token.")),
         Length(max=120, message=_l("Name must be at most 120 characters.")), no_control_chars])
     team_id = SelectField(_l("Team"), validate_choice=False)
+    callback_url = StringField(_l("Callback URL (optional)"), validators=[
+        Optional(), Length(max=2000, message=_l("The callback URL must be at most 2000 "
+                                                "characters."))])
 
     def set_team_choices(self, teams, allow_system: bool) -> None:
         """System scope only for system admins; only teams the user administers."""
@@ -26,5 +31,21 @@ class TokenForm(FlaskForm):
             raise ValidationError(_("Choose one of the listed teams: only system "
                                     "administrators can create system tokens."))
 
+    def validate_callback_url(self, field) -> None:
+        try:
+            check_url(field.data)
+        except ServiceError as error:
+            raise ValidationError(error.message) from error
+
     def team_value(self) -> int | None:
         return int(self.team_id.data) if self.team_id.data else None
+
+
+class CallbackForm(FlaskForm):
+    """Set, change or remove an existing token's callback URL."""
+
+    callback_url = StringField(_l("Callback URL"), validators=[
+        Optional(), Length(max=2000, message=_l("The callback URL must be at most 2000 "
+                                                "characters."))])
+
+    validate_callback_url = TokenForm.validate_callback_url

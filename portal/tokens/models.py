@@ -7,7 +7,7 @@ to call the API; the secret itself is shown once, when the token is created.
 from datetime import datetime
 
 from flask_babel import gettext
-from sqlalchemy import ForeignKey, String, delete, event
+from sqlalchemy import ForeignKey, Integer, String, delete, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.dbtypes import UTCDateTime, utcnow
@@ -31,6 +31,14 @@ class ApiToken(TeamScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Where the portal POSTs each final state of this token's messages, signed with
+    # the secret (encrypted with portal.crypto: the portal needs it back to sign).
+    callback_url: Mapped[str | None] = mapped_column(String(2000))
+    callback_secret_encrypted: Mapped[str | None] = mapped_column(String(500))
+    # The last delivery attempt: when, the receiver's HTTP status or the error.
+    callback_last_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    callback_last_status: Mapped[int | None] = mapped_column(Integer)
+    callback_last_error: Mapped[str | None] = mapped_column(String(300))
 
     created_by = relationship("User", lazy="joined")
 

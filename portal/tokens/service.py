@@ -9,6 +9,7 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload
 
 from portal.dbtypes import utcnow
 from portal.errors import ServiceError
@@ -97,12 +98,15 @@ def authenticate(secret: str | None) -> ApiToken | None:
     """The active token for ``secret``, or None (unknown, malformed or revoked).
 
     The lookup is by hash, so response time does not depend on how much of a
-    guessed secret is right; ``last_used_at`` is refreshed at most once a minute.
+    guessed secret is right; ``last_used_at`` is refreshed at most once a minute (the
+    caller commits; an API call commits only then, so most calls write nothing here).
     """
     if not secret or len(secret) > MAX_SECRET_CHARS or not secret.startswith(PREFIX):
         return None
     digest = hash_secret(secret)
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    # Only the token's own row: its team and creator are not needed to authenticate.
+    token = db.session.scalar(select(ApiToken).options(lazyload("*"))
+                              .where(ApiToken.token_hash == digest))
     if token is None or not hmac.compare_digest(token.token_hash, digest):
         return None
     if token.revoked_at is not None:
@@ -110,7 +114,6 @@ def authenticate(secret: str | None) -> ApiToken | None:
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
         token.last_used_at = now
-        db.session.flush()
     return token
 
 

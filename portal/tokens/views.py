@@ -11,8 +11,8 @@ from portal.extensions import db
 from portal.htmx import redirect, render
 from portal.teams.models import Team
 from portal.teams.service import administered_teams
-from portal.tokens import service
-from portal.tokens.forms import TokenForm
+from portal.tokens import callback, service
+from portal.tokens.forms import CallbackForm, TokenForm
 from portal.tokens.models import ApiToken
 
 bp = Blueprint("tokens", __name__, url_prefix="/tokens")
@@ -49,18 +49,39 @@ def new():
         try:
             token, secret = service.create_token(current_user, form.name.data,
                                                  form.team_value())
+            signing = callback.set_callback(current_user, token, form.callback_url.data)
             db.session.commit()
         except ServiceError as error:
             db.session.rollback()
             getattr(form, error.field or "name").errors.append(error.message)
         else:
-            response = render("tokens/created.html", "tokens/_created.html",
-                              token=token, secret=secret)
-            # The only copy of the secret: no cache, proxy or history may keep it.
-            response.headers["Cache-Control"] = "no-store"
-            return response
+            return _secret_page(token=token, secret=secret, signing=signing)
     return render("tokens/new.html", "tokens/_form.html",
                   status=422 if form.errors else 200, form=form)
+
+
+def _secret_page(**context):
+    """The only copy of a secret: no cache, proxy or history may keep it."""
+    response = render("tokens/created.html", "tokens/_created.html", **context)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/<int:token_id>/callback", methods=["GET", "POST"])
+@admin_required
+def edit_callback(token_id: int):
+    """Set, change or remove a token's callback URL; a new signing secret is shown once."""
+    token = _token_or_404(token_id)
+    form = CallbackForm(obj=token) if request.method == "GET" else CallbackForm()
+    if form.validate_on_submit():
+        signing = callback.set_callback(current_user, token, form.callback_url.data)
+        db.session.commit()
+        if signing is not None:
+            return _secret_page(token=token, signing=signing)
+        flash(_("Callback of token “%(name)s” removed.", name=token.name), "success")
+        return redirect(url_for("tokens.index"))
+    return render("tokens/callback.html", "tokens/_callback_form.html",
+                  status=422 if form.errors else 200, form=form, token=token)
 
 
 @bp.route("/<int:token_id>/revoke", methods=["GET", "POST"])
