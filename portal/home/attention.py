@@ -33,7 +33,7 @@ def _quota_reasons(sender: Sender, used: int | None) -> list[Attention]:
     paused = quota.provider_wait(sender)
     if paused is not None:
         found.append(Attention(sender, "provider-quota", _(
-            "Paused by the provider's quota (%(reply)s) until %(when)s.",
+            "Paused by the provider’s quota (%(reply)s) until %(when)s.",
             reply=sender.provider_pause_reply or "", when=when(paused.until))))
     limit = sender.daily_recipient_quota
     if limit and used is not None and used >= limit:

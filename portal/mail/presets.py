@@ -85,15 +85,16 @@ PRESETS: tuple[Preset, ...] = (
     Preset("gmail", N_("Gmail"), "smtp.gmail.com", 587, "starttls",
            N_("Needs 2-step verification and an app password; the normal password is "
               "refused. Google Workspace allows 2,000 messages a day and 100 recipients per "
-              "message over SMTP; a free gmail.com account only 500 a day: lower the quota "
-              "for one."),
+              "message over SMTP; a free gmail.com account sends only 500 a day, so lower the "
+              "quota for such an account."),
            **GOOGLE_LIMITS),
     Preset("gmail_oauth", N_("Google Workspace / Gmail (OAuth2)"), "smtp.gmail.com", 587,
            "starttls",
-           N_("Create an OAuth client (type Web application) in the Google Cloud console, "
-              "add the scope https://mail.google.com/ to the consent screen and the "
-              "redirect URI shown below, enter the client ID and secret, save, then sign "
-              "in with the mailbox's Google account. The username is that mailbox."),
+           N_("In the Google Cloud console, add the scope https://mail.google.com/ to the "
+              "OAuth consent screen, then create an OAuth client (type Web application) "
+              "with the redirect URI shown below. Enter its client ID and secret, save, "
+              "then sign in with the mailbox's Google account. The username is that "
+              "mailbox."),
            auth_method="oauth2", oauth_provider="google", oauth_flow="delegated",
            **GOOGLE_LIMITS),
     Preset("sina", N_("Sina Mail"), "smtp.sina.com", 465, "ssl",

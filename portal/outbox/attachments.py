@@ -81,7 +81,7 @@ def check_files(attachments: Sequence[Attachment], field: str = "attachments") -
         if is_executable(attachment.filename):
             raise SubmitError("forbidden_attachment_type", _(
                 "“%(name)s” is a program or script (.exe, .bat, .js, .vbs, …): such files "
-                "are not sent. Put it in an archive service or ask the administrator.",
+                "are not sent. Share it through a file server instead, or ask the administrator.",
                 name=attachment.filename), f"{field}[{index}].filename")
 
 
