@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PG_INITDB := $(wildcard /usr/lib/postgresql/*/bin/initdb)
+# Test processes (pytest-xdist): much of the suite waits on sockets and subprocesses.
+TEST_WORKERS ?= 2
 
 .PHONY: run test translations
 
@@ -34,9 +36,9 @@ run: $(VENV)/.deps $(VENV)/.catalogs
 # (all but the tests that touch no database).
 test: $(VENV)/.dev-deps $(VENV)/.catalogs
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 ifneq ($(PG_INITDB),)
-	PORTAL_TEST_DB=postgresql $(BIN)/pytest -m "not browser and not backend_free"
+	PORTAL_TEST_DB=postgresql $(BIN)/pytest -n $(TEST_WORKERS) -m "not browser and not backend_free"
 else
 	@echo "PostgreSQL is not installed: skipped the PostgreSQL pass (apt-get install postgresql)."
 endif

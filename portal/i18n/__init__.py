@@ -83,7 +83,11 @@ def init_app(app) -> None:
 
 def compile_catalogs(directory) -> list[str]:
     """Compile each ``messages.po`` under ``directory`` whose ``.mo`` is missing or older
-    (what ``make`` does; for a bare ``pytest`` run). Returns the compiled locales."""
+    (what ``make`` does; for a bare ``pytest`` run). Returns the compiled locales.
+
+    Each ``.mo`` is written beside its target and moved into place, so processes that
+    start together (parallel test workers) never read a half-written catalog."""
+    import os
     from pathlib import Path
 
     from babel.messages.mofile import write_mo
@@ -96,7 +100,9 @@ def compile_catalogs(directory) -> list[str]:
             continue
         with po.open("rb") as source:
             catalog = read_po(source, locale=po.parent.parent.name)
-        with mo.open("wb") as target:
+        partial = mo.with_name(f"{mo.name}.{os.getpid()}.tmp")
+        with partial.open("wb") as target:
             write_mo(target, catalog)
+        os.replace(partial, mo)
         done.append(po.parent.parent.name)
     return done
