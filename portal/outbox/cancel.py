@@ -19,9 +19,10 @@ class NotCancellable(Exception):
     code = "not_cancellable"
 
     def __init__(self, message: Message):
-        super().__init__(_("Message %(id)s cannot be cancelled: it is already %(status)s. "
-                           "Only mail still waiting (queued, scheduled or waiting to retry) "
-                           "can be.", id=message.id, status=status_label(message.status)))
+        super().__init__(_("Message #%(id)s cannot be cancelled: its status is already "
+                           "“%(status)s”. Only mail still waiting (queued, scheduled or "
+                           "waiting to retry) can be.", id=message.id,
+                           status=status_label(message.status)))
 
 
 def may_cancel(user, message: Message) -> bool:

@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from portal.errors import ServiceError
 from portal.forms import choices, no_control_chars
-from portal.tokens.callback import check_url
+from portal.tokens.callback import MAX_URL, check_url
 from portal.tokens.models import ApiToken
 
 
@@ -18,8 +18,8 @@ class TokenForm(FlaskForm):
         Length(max=120, message=_l("Name must be at most 120 characters.")), no_control_chars])
     team_id = SelectField(_l("Team"), validate_choice=False)
     callback_url = StringField(_l("Callback URL (optional)"), validators=[
-        Optional(), Length(max=2000, message=_l("The callback URL must be at most 2000 "
-                                                "characters."))])
+        Optional(), Length(max=MAX_URL, message=_l("The callback URL must be at most %(num)d "
+                                                   "characters.", num=MAX_URL))])
 
     def set_team_choices(self, teams, allow_system: bool) -> None:
         """System scope only for system admins; only teams the user administers."""
@@ -45,7 +45,7 @@ class CallbackForm(FlaskForm):
     """Set, change or remove an existing token's callback URL."""
 
     callback_url = StringField(_l("Callback URL"), validators=[
-        Optional(), Length(max=2000, message=_l("The callback URL must be at most 2000 "
-                                                "characters."))])
+        Optional(), Length(max=MAX_URL, message=_l("The callback URL must be at most %(num)d "
+                                                   "characters.", num=MAX_URL))])
 
     validate_callback_url = TokenForm.validate_callback_url
