@@ -8,6 +8,7 @@ Create Date: 2026-12-01 05:30:00.000000
 from alembic import op
 import sqlalchemy as sa
 
+from migrations.sqlite_rebuild import keeping_references
 from portal.dbtypes import UTCDateTime
 
 
@@ -20,7 +21,10 @@ depends_on = None
 
 def upgrade():
     # Every existing sender logs in with a password (or not at all).
-    with op.batch_alter_table('senders', schema=None) as batch_op:
+    # The CHECK constraint makes SQLite rebuild senders: the messages' senders, the
+    # usage rows and the fallback links are kept (see migrations/sqlite_rebuild.py).
+    with keeping_references('senders'), \
+            op.batch_alter_table('senders', schema=None) as batch_op:
         batch_op.add_column(sa.Column('auth_method', sa.String(length=10), nullable=False,
                                       server_default='password'))
         batch_op.add_column(sa.Column('oauth_provider', sa.String(length=20), nullable=True))
@@ -41,7 +45,8 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('senders', schema=None) as batch_op:
+    with keeping_references('senders'), \
+            op.batch_alter_table('senders', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_senders_auth_method'), type_='check')
         for column in ('oauth_connected_at', 'oauth_account', 'oauth_refresh_token_encrypted',
                        'oauth_scope', 'oauth_authorize_url', 'oauth_token_url',

@@ -5,11 +5,10 @@ Revises: e1f3a5c7d9b2
 Create Date: 2026-12-01 05:30:00.000000
 
 """
-from contextlib import contextmanager
-
 from alembic import op
 import sqlalchemy as sa
 
+from migrations.sqlite_rebuild import keeping_references
 from portal.dbtypes import UTCDateTime
 
 
@@ -23,26 +22,14 @@ depends_on = None
 FALLBACK_FK = 'fk_senders_fallback_sender_id_senders'
 
 
-@contextmanager
-def _keeping_message_senders():
-    """SQLite adds or drops a foreign key only by rebuilding ``senders``, and dropping
-    the old table sets every message's ``sender_id`` to NULL (ON DELETE SET NULL): the
-    links are copied aside and put back afterwards."""
-    op.execute('CREATE TEMP TABLE message_senders AS '
-               'SELECT id, sender_id FROM messages WHERE sender_id IS NOT NULL')
-    yield
-    op.execute('UPDATE messages SET sender_id = (SELECT m.sender_id FROM message_senders m '
-               'WHERE m.id = messages.id) WHERE id IN (SELECT id FROM message_senders)')
-    op.execute('DROP TABLE message_senders')
-
-
 def _add_fallback_column():
     if op.get_bind().dialect.name != 'sqlite':
         op.add_column('senders', sa.Column('fallback_sender_id', sa.Integer(), nullable=True))
         op.create_foreign_key(FALLBACK_FK, 'senders', 'senders', ['fallback_sender_id'],
                               ['id'], ondelete='SET NULL')
         return
-    with _keeping_message_senders():
+    # Rebuilding senders on SQLite would clear messages' sender_id (ON DELETE SET NULL).
+    with keeping_references('senders'):
         with op.batch_alter_table('senders', schema=None, recreate='always') as batch_op:
             batch_op.add_column(sa.Column('fallback_sender_id', sa.Integer(), nullable=True))
             batch_op.create_foreign_key(FALLBACK_FK, 'senders', ['fallback_sender_id'],
@@ -96,7 +83,8 @@ def _drop_fallback_column():
         op.drop_constraint(FALLBACK_FK, 'senders', type_='foreignkey')
         op.drop_column('senders', 'fallback_sender_id')
         return
-    with _keeping_message_senders():
+    # Rebuilding senders on SQLite would clear messages' sender_id (ON DELETE SET NULL).
+    with keeping_references('senders'):
         with op.batch_alter_table('senders', schema=None, recreate='always') as batch_op:
             batch_op.drop_constraint(FALLBACK_FK, type_='foreignkey')
             batch_op.drop_column('fallback_sender_id')

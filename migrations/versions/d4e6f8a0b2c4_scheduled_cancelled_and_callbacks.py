@@ -8,6 +8,7 @@ Create Date: 2026-12-01 05:30:00.000000
 from alembic import op
 import sqlalchemy as sa
 
+from migrations.sqlite_rebuild import keeping_references
 from portal.dbtypes import UTCDateTime
 from portal.records import search
 
@@ -33,26 +34,16 @@ TOKEN_COLUMNS = (
 
 def _status_check(check: str) -> None:
     """SQLite rebuilds the table to change a CHECK constraint, which drops the recipient
-    search triggers and the expression index on template names, so both are made again.
-
-    Dropping the old table also deletes, by ``ON DELETE CASCADE``, every attempt row
-    when foreign keys are enforced (the portal's connections switch them on, and they
-    cannot be switched off inside the migration's transaction): the attempts are kept
-    aside in a temporary table and put back.
-    """
-    sqlite = op.get_bind().dialect.name == "sqlite"
-    if sqlite:
-        op.execute("CREATE TEMP TABLE attempts_kept AS SELECT * FROM attempts")
+    search triggers and the expression index on template names, so both are made again;
+    the rows that refer to messages (attempts, callbacks) are kept through the rebuild."""
     op.execute("DROP INDEX IF EXISTS ix_messages_template_created")
-    with op.batch_alter_table('messages', schema=None) as batch_op:
+    with keeping_references('messages'), \
+            op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_messages_status'), type_='check')
         batch_op.create_check_constraint('status', check)
     op.create_index("ix_messages_template_created", "messages",
                     [sa.text("lower(template_name)"), "created_at"], unique=False)
     search.install(op.get_bind())
-    if sqlite:
-        op.execute("INSERT OR IGNORE INTO attempts SELECT * FROM attempts_kept")
-        op.execute("DROP TABLE attempts_kept")
 
 
 def upgrade():
@@ -90,7 +81,8 @@ def upgrade():
 
 def downgrade():
     op.drop_table('callbacks')
-    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+    with keeping_references('api_tokens'), \
+            op.batch_alter_table('api_tokens', schema=None) as batch_op:
         for name, _kind in reversed(TOKEN_COLUMNS):
             batch_op.drop_column(name)
     op.execute("UPDATE messages SET status = 'queued' WHERE status = 'scheduled'")
