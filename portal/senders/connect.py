@@ -2,7 +2,10 @@
 
 The sign-in is the authorization-code flow with PKCE (S256). ``state`` is signed with
 the app's secret and names the sender and the admin who started it, and expires after
-``STATE_MAX_AGE``; the code verifier stays in that admin's session. The callback URL
+``STATE_MAX_AGE``; the code verifier stays in that admin's session. The state also
+carries a digest of where the sender's secrets go: a sender changed in the meantime
+is not connected with the code (start again), and the token and authorization URLs
+must be on the allow-list of a team admin, as on the form. The callback URL
 is built with ``url_for(_external=True)``, so behind the proxy (ProxyFix) and under a
 URL prefix it is the address the provider must know; the sender form shows it.
 """
@@ -22,7 +25,7 @@ from portal.extensions import db
 from portal.htmx import render
 from portal.mail import DeliveryError, diagnose
 from portal.mail.oauth import authcode
-from portal.senders import oauth
+from portal.senders import allowlist, checks, oauth
 from portal.senders.models import Sender
 
 bp = Blueprint("sender_oauth", __name__, url_prefix="/senders")
@@ -53,8 +56,13 @@ def start(sender_id: int):
         flash(_("Save the sender with Authentication “OAuth2” and Sign-in “Delegated” first."),
               "error")
         return redirect(url_for("senders.edit", sender_id=sender.id), 303)
+    refused = allowlist.first_problem(current_user, checks.stored_values(sender))
+    if refused:
+        flash(refused, "error")
+        return redirect(url_for("senders.edit", sender_id=sender.id), 303)
     nonce, verifier = secrets.token_urlsafe(16), authcode.new_verifier()
-    state = _serializer().dumps({"s": sender.id, "u": current_user.id, "n": nonce})
+    state = _serializer().dumps({"s": sender.id, "u": current_user.id, "n": nonce,
+                                 "d": oauth.destination_key(sender)})
     pending = dict(session.get(_VERIFIERS) or {})
     pending = dict(list(pending.items())[-4:])  # a few sign-ins in other tabs at most
     pending[nonce] = verifier
@@ -74,6 +82,7 @@ def callback():
     try:
         data = _serializer().loads(request.args.get("state", ""), max_age=STATE_MAX_AGE)
         sender_id, user_id, nonce = int(data["s"]), int(data["u"]), str(data["n"])
+        destination = str(data["d"])
     except (BadData, KeyError, TypeError, ValueError):
         flash(_("The sign-in could not be completed: it expired or did not start here. "
                 "Start it again from the sender."), "error")
@@ -90,7 +99,23 @@ def callback():
         flash(_("The sign-in was not completed: %(reason)s", reason=reason[:300]
                 or _("no authorization code came back")), "error")
         return redirect(back, 303)
+    refused = _refusal(sender, destination)
+    if refused:
+        flash(refused, "error")
+        return redirect(back, 303)
     return _redeem(sender, request.args["code"], verifier, back)
+
+
+def _refusal(sender: Sender, destination: str) -> str | None:
+    """Why the code must not be redeemed for ``sender`` now: it is no longer a delegated
+    OAuth2 sender, its secrets' destination changed since the sign-in started (the
+    stored client secret only goes where it was saved for), or its token URL is not
+    on the admin's allow-list."""
+    if (not sender.is_oauth or sender.oauth_flow != "delegated"
+            or destination != oauth.destination_key(sender)):
+        return _("The sender's settings changed after the sign-in started. Start the "
+                 "sign-in again from the sender.")
+    return allowlist.first_problem(current_user, checks.stored_values(sender))
 
 
 def _redeem(sender: Sender, code: str, verifier: str, back: str):

@@ -103,6 +103,7 @@ def _save(form: SenderForm, sender):
         return _confirm(form, sender, failed, failed_here=carried is not None)
     before = checks.fingerprint(checks.stored_values(sender)) if sender else None
     try:
+        allowlist.check(current_user, values)  # the mail server, token and sign-in URLs
         saved = service.save_sender(current_user, sender, values)
         checks.after_save(saved, carried, before, values)
         db.session.commit()
@@ -176,9 +177,8 @@ def check():
     stored = _sender_or_404(parse_id(raw_id) or 0) if raw_id else None
     form = _form(stored)
     problems = {**form.connection_errors(), **testing.recipient_problems(form, action)}
-    refused = allowlist.refusal(current_user, form.host.data, form.port.data)
-    if refused and "host" not in problems:
-        problems["host"] = [refused]
+    for name, refused in allowlist.problems(current_user, form.data).items():
+        problems.setdefault(name, refused)
     if not problems:
         problems = testing.secret_problems(form.values(), stored)
     if problems:
@@ -221,7 +221,7 @@ def _check_answer(result: testing.CheckResult, values: dict, stored, form: Sende
 def test(sender_id: int):
     """The list's Test button: Test connection on the stored settings, remembered."""
     sender = _sender_or_404(sender_id)
-    problem = allowlist.refusal(current_user, sender.host, sender.port)
+    problem = allowlist.first_problem(current_user, checks.stored_values(sender))
     if problem is None:
         try:
             result = testing.check_connection(checks.stored_values(sender), sender,

@@ -2,7 +2,8 @@
 
 ``sign_in_url`` builds the provider's sign-in address (S256 code challenge, the signed
 ``state`` the caller made, offline access); ``redeem`` trades the returned code and the
-code verifier for the refresh token the sender keeps. ``account_of`` reads which
+code verifier for the refresh token the sender keeps (never following a redirect, like
+every token request). ``account_of`` reads which
 account signed in from the answer's ID token, for display only: the token came
 straight from the token endpoint, so its signature is not what vouches for it.
 """
@@ -16,7 +17,7 @@ import secrets
 from authlib.integrations.requests_client import OAuth2Session
 
 from portal.mail.oauth import providers
-from portal.mail.oauth.tokens import HTTP_TIMEOUT, token_request
+from portal.mail.oauth.tokens import HTTP_TIMEOUT, token_client, token_request
 
 
 def new_verifier() -> str:
@@ -43,12 +44,10 @@ def redeem(*, token_url: str, client_id: str, client_secret: str | None, code: s
            redirect_uri: str, verifier: str, timeout: float = HTTP_TIMEOUT) -> dict:
     """The token endpoint's answer to the code (holds ``refresh_token``); raises
     ``DeliveryError`` (step "token") like any token request."""
-    client = OAuth2Session(client_id, client_secret or None, redirect_uri=redirect_uri,
-                           token_endpoint_auth_method="client_secret_post"
-                           if client_secret else "none")
+    client = token_client(client_id, client_secret, redirect_uri=redirect_uri)
     return token_request(client, lambda: client.fetch_token(
         token_url, grant_type="authorization_code", code=code, code_verifier=verifier,
-        timeout=timeout))
+        timeout=timeout, allow_redirects=False))
 
 
 def account_of(answer: dict) -> str | None:

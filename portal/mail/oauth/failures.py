@@ -72,6 +72,8 @@ def _request_failed(exc) -> DeliveryError:
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
         status = exc.response.status_code
         text = f"HTTP {status} {exc.response.reason or ''}".strip()
+        if 300 <= status < 400:  # not followed: the secrets stay where they were sent
+            text += " (a redirect, not followed: enter the final token URL)"
         return DeliveryError(STEP, "token_bad_reply", f"the token endpoint answered {text}",
                              kind=TRANSIENT if status >= 500 or status == 429 else PERMANENT)
     text = _first_line(exc) or type(exc).__name__

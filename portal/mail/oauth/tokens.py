@@ -114,17 +114,37 @@ def _fetch(source: TokenSource, refresh_token: str | None) -> tuple[AccessToken,
     """One token request; returns the token and the refresh token the answer carried."""
     if source.flow == "delegated" and not refresh_token:
         raise token_error("not_connected", "")
-    client = OAuth2Session(source.client_id, source.client_secret or None,
-                           scope=source.scope or None,
-                           token_endpoint_auth_method="client_secret_post"
-                           if source.client_secret else "none")
+    client = token_client(source.client_id, source.client_secret, scope=source.scope or None)
     if source.flow == "delegated":
         answer = token_request(client, lambda: client.refresh_token(
-            source.token_url, refresh_token=refresh_token, timeout=source.timeout))
+            source.token_url, refresh_token=refresh_token, timeout=source.timeout,
+            allow_redirects=False))
     else:
         answer = token_request(client, lambda: client.fetch_token(
-            source.token_url, grant_type="client_credentials", timeout=source.timeout))
+            source.token_url, grant_type="client_credentials", timeout=source.timeout,
+            allow_redirects=False))
     return _parsed(answer), answer.get("refresh_token")
+
+
+def token_client(client_id: str, client_secret: str | None, **options) -> OAuth2Session:
+    """A session for one token request that never follows a redirect.
+
+    A 307 or 308 answer would make ``requests`` post the same body, client secret and
+    refresh token included, to wherever it points; the requests are made with
+    ``allow_redirects=False`` and any 3xx answer becomes a failure instead."""
+    client = OAuth2Session(client_id, client_secret or None,
+                           token_endpoint_auth_method="client_secret_post"
+                           if client_secret else "none", **options)
+    for hook in ("access_token_response", "refresh_token_response"):
+        client.register_compliance_hook(hook, _refuse_redirect)
+    return client
+
+
+def _refuse_redirect(response: requests.Response) -> requests.Response:
+    if 300 <= response.status_code < 400:
+        raise requests.HTTPError("the token endpoint answered with a redirect",
+                                 response=response)
+    return response
 
 
 def token_request(client: OAuth2Session, call: Callable[[], dict]) -> dict:
