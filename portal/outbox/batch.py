@@ -4,7 +4,8 @@ Each message is handed over right after one commit that stores the previous mess
 outcome and marks this one ``sending`` (``lifecycle.hand_over``), so a crash leaves at
 most the message on the wire in doubt per connection. A dropped link is reopened at
 once; only a sender whose connect, TLS or login fails pauses the rest of its claim, or
-hands it to its fallback sender (one hop: the fallback's own failure pauses it).
+hands it to its fallback sender (one hop: the fallback's own failure pauses it; a
+message that breaks one of the fallback's limits waits for its own sender).
 
 Quotas (``outbox.quota``): each hand-over books its recipients in the sender's rolling
 24 hours first; when there is no room, or the provider answered with its own quota
@@ -18,7 +19,7 @@ from flask import current_app
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.mail import ComposeError, DeliveryError, open_session
-from portal.outbox import lifecycle, quota
+from portal.outbox import delivery, lifecycle, quota
 from portal.outbox.delivery import SESSION_STEPS, rebuild, settings_or_error
 from portal.outbox.models import Message
 from portal.outbox.outcome import outcome
@@ -102,11 +103,12 @@ class _Run:
         self.sender, self.sender_id, self.rate = sender, sender.id, sender.rate_per_minute
         self.quota, self.conn, self.claim_id = sender.daily_recipient_quota, conn, claim_id
         self.lease, self.should_stop, self.via = lease, should_stop, via
-        self.previous, self.accepted, self.done = None, 0, set()
+        self.previous, self.accepted, self.done, self.unfit = None, 0, set(), []
 
     def deliver(self, pks: list[int]):
         """Returns (ids left unsent, what stopped the run: None, a session-level
-        ``DeliveryError`` or a ``quota.Wait``)."""
+        ``DeliveryError`` or a ``quota.Wait``). A fallback's run leaves the messages
+        that do not fit it (``delivery.for_fallback``) unsent."""
         read_ahead = int(current_app.config["WORKER_READ_AHEAD"])
         try:
             for row in _rows(pks, self.claim_id, read_ahead):
@@ -117,7 +119,7 @@ class _Run:
                     return [pk for pk in pks if pk not in self.done], stop
         finally:
             lifecycle.finish(self.previous)
-        return [], None
+        return self.unfit, None
 
     def _one(self, row):
         if (self.rate or self.quota) and self.previous is not None:
@@ -126,10 +128,8 @@ class _Run:
         if self.should_stop():
             return STOPPED
         recipients = len(lifecycle.envelope(row))
-        if self.quota and recipients > self.quota:  # it could never go: say so at once
-            self.done.add(row.id)
-            lifecycle.fail_claimed([row.id], self.claim_id, quota.too_large(recipients,
-                                                                             self.quota))
+        taken, data = self._taken(row, recipients)
+        if not taken:
             return None
         booking = quota.book(self.sender_id, self.quota, recipients)
         if isinstance(booking, quota.Wait):
@@ -138,7 +138,9 @@ class _Run:
             quota.give_back(booking)
             return STOPPED
         self.done.add(row.id)
-        row = self._rerouted(row) if self.via else row
+        row = self._rerouted(row, data) if self.via else row
+        if row is None:
+            lifecycle.finish(self.previous)  # stored before it is let go
         if row is None or not lifecycle.hand_over(self.previous, row.id, self.claim_id,
                                                   self.lease):
             quota.give_back(booking)
@@ -150,10 +152,28 @@ class _Run:
             quota.give_back(booking)  # the session never opened: nothing was offered
         return stop
 
-    def _rerouted(self, row):
+    def _taken(self, row, recipients: int) -> tuple[bool, bytes | None]:
+        """(False, None) for a message this run does not hand over: one that does not
+        fit the fallback waits for its own sender; one with more recipients than its own
+        sender's quota could never go, so it fails at once. Else (True, the bytes
+        re-addressed for the fallback, or None)."""
+        if self.via:
+            try:
+                return True, delivery.for_fallback(row, self.sender, recipients)
+            except delivery.DoesNotFit:
+                self.unfit.append(row.id)
+                return False, None
+        if self.quota and recipients > self.quota:
+            self.done.add(row.id)
+            lifecycle.fail_claimed([row.id], self.claim_id, quota.too_large(recipients,
+                                                                             self.quota))
+            return False, None
+        return True, None
+
+    def _rerouted(self, row, data: bytes | None):
         """The message, now recorded as going through this (fallback) sender."""
         primary, error = self.via
-        if not lifecycle.reroute(row.id, self.claim_id, self.sender, primary, error):
+        if not lifecycle.reroute(row.id, self.claim_id, self.sender, primary, error, data):
             return None
         rows = lifecycle.claimed_rows([row.id], self.claim_id)
         db.session.commit()
@@ -171,12 +191,17 @@ def _rows(pks: list[int], claim_id: str, size: int):
 def _run(sender: Sender, pks, claim_id, *, timeout: float, eager: bool, **options):
     """Deliver through ``sender``; returns (accepted, ids left, what stopped it).
     ``eager`` opens the session before the first hand-over, so that a sender that
-    cannot connect or log in leaves every message untouched (for its fallback)."""
+    cannot connect or log in leaves every message untouched (for its fallback). A
+    secret that cannot be read fails the first message for good when nothing else
+    could take it (not eager: no fallback), so the admin learns of it; the rest waits."""
     wait = quota.provider_wait(sender)
     if wait is not None:
         return 0, pks, wait
     settings, error = settings_or_error(sender, timeout)
     if error is not None:
+        if not eager:
+            lifecycle.fail_claimed(pks[:1], claim_id, error)
+            return 0, pks[1:], error
         return 0, pks, error
     conn = _Connection(settings)
     try:
@@ -186,17 +211,21 @@ def _run(sender: Sender, pks, claim_id, *, timeout: float, eager: bool, **option
         rest, stop = run.deliver(pks)
         return run.accepted, rest, stop
     except DeliveryError as failure:  # only the eager open raises
+        quota.after_reply(sender.id, failure, None)  # a provider quota reply at login
         return 0, pks, failure
     finally:
         conn.close()
 
 
 def _fallback_of(sender: Sender) -> Sender | None:
-    """The sender's usable fallback: enabled, and never the sender itself."""
+    """The sender's usable fallback: enabled, never the sender itself, and in its scope
+    (system level, or the primary's own team)."""
     if sender.fallback_sender_id in (None, sender.id):
         return None
     fallback = db.session.get(Sender, sender.fallback_sender_id)
-    return fallback if fallback is not None and fallback.enabled else None
+    if fallback is None or not fallback.enabled:
+        return None
+    return fallback if fallback.team_id in (None, sender.team_id) else None
 
 
 def deliver_chunk(sender_id: int | None, pks: list[int], claim_id: str, *, lease: float,
@@ -217,9 +246,7 @@ def deliver_chunk(sender_id: int | None, pks: list[int], claim_id: str, *, lease
         more, left, second = _run(fallback, rest, claim_id, timeout=timeout, eager=True,
                                   via=(name, stop), **options)
         accepted += more
-        if second is None:
-            return accepted
-        rest = left  # the fallback failed too: the rest waits as if it had none
+        rest = left  # what the fallback failed on or could not take waits for its own
     _settle(claim_id, rest, stop)
     return accepted
 

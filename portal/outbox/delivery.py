@@ -5,8 +5,10 @@ from email.message import EmailMessage
 from portal.crypto import SecretUnreadable
 from portal.dbtypes import utcnow
 from portal.extensions import db
-from portal.mail import DeliveryError, build_message, open_session
+from portal.mail import ComposeError, DeliveryError, build_message, open_session
+from portal.mail.readdress import readdress
 from portal.outbox import lifecycle, quota
+from portal.outbox.attachments import message_limit
 from portal.outbox.models import Message
 from portal.senders.models import Sender
 from portal.senders.service import sender_settings
@@ -22,6 +24,30 @@ def rebuild(message: Message, sender: Sender) -> EmailMessage:
                          cc=message.cc_addrs, bcc=message.bcc_addrs, subject=message.subject,
                          html=message.html_body, text=message.text_body,
                          message_id=message.message_id)
+
+
+class DoesNotFit(Exception):
+    """A message its fallback sender cannot take: it waits for its own sender."""
+
+
+def for_fallback(row, fallback: Sender, recipients: int) -> bytes | None:
+    """The stored bytes re-addressed to ``fallback`` (same Message-ID, body and
+    attachments), or None for mail stored without bytes (it is built at hand-over).
+    Raises ``DoesNotFit`` when the message breaks one of the fallback's own limits
+    (recipients per message or per 24 hours, largest message): such a message is not
+    failed because of the fallback, it waits for its own sender."""
+    most, daily = fallback.max_recipients_per_message, fallback.daily_recipient_quota
+    if (most and recipients > most) or (daily and recipients > daily):
+        raise DoesNotFit
+    if row.raw_message is None:
+        return None
+    try:
+        data = readdress(row.raw_message, fallback.address, fallback.display_name)
+    except ComposeError as error:
+        raise DoesNotFit from error
+    if len(data) > message_limit(fallback):
+        raise DoesNotFit
+    return data
 
 
 def settings_or_error(sender: Sender, timeout: float):

@@ -34,7 +34,6 @@ from portal.callbacks import queue as callbacks
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.mail import DeliveryError, diagnosis
-from portal.mail.compose import flatten_message
 from portal.outbox import recipients as rcpt
 from portal.outbox.groupcommit import GroupCommit
 from portal.outbox.models import Attempt, Message
@@ -252,20 +251,21 @@ def hold(claim_id: str, pks: list[int], until, part: dict) -> None:
     db.session.commit()
 
 
-def reroute(pk: int, claim_id: str, fallback, primary_name: str,
-            error: DeliveryError) -> bool:
+def reroute(pk: int, claim_id: str, fallback, primary_name: str, error: DeliveryError,
+            data: bytes | None) -> bool:
     """A claimed message goes through the ``fallback`` sender because its own failed
     with ``error`` at connect, TLS or login: the sender snapshot becomes the fallback's,
-    the bytes are made again with its From (the Message-ID stays), and ``sender_note``
-    keeps why. Committed; False when the claim is no longer ours."""
+    ``data`` (the stored bytes re-addressed, ``delivery.for_fallback``) replaces the
+    bytes, and ``sender_note`` keeps why. Committed; False when the claim is no longer
+    ours."""
     message = db.session.get(Message, pk)
     if message is None or message.claimed_by != claim_id or message.status not in DUE:
         db.session.rollback()
         return False
-    from portal.outbox.delivery import rebuild  # delivery imports this module
     message.sender_id, message.sender_name = fallback.id, fallback.name
     message.sender_address, message.sender_reason = fallback.address, "fallback"
-    message.raw_message = flatten_message(rebuild(message, fallback))
+    if data is not None:
+        message.raw_message = data
     message.sender_note = diagnosis.store(
         [diagnosis.fallback_part(primary_name, fallback.name, error)])
     db.session.commit()

@@ -212,16 +212,21 @@ def submit(actor: Actor, sub: Submission, client_ip: str | None) -> Message:
     mode, booking = ready.mode, None
     if mode != "deferred":
         booking = sender_limits.book_immediate(ready.sender, _recipient_count(ready.values))
-        if not _immediate_slot(ready.sender):
+    try:
+        if mode != "deferred" and not _immediate_slot(ready.sender):
             quota.give_back(booking)  # the worker books it again when it sends
             mode, booking = "deferred", None  # the sender's rate is used up
-    row = {**ready.values, "mode": mode}
-    if mode == "deferred":
-        return _queue(row, ready.send_at)
-    message = Message(**row)
-    db.session.add(message)
-    lifecycle.start_immediate(message)
-    db.session.commit()
+        row = {**ready.values, "mode": mode}
+        if mode == "deferred":
+            return _queue(row, ready.send_at)
+        message = Message(**row)
+        db.session.add(message)
+        lifecycle.start_immediate(message)
+        db.session.commit()
+    except Exception:  # nothing was handed over: the booked recipients are free again
+        db.session.rollback()
+        quota.give_back(booking)
+        raise
     deliver_now(message, ready.sender, ready.msg, current_app.config["SMTP_TIMEOUT"], booking)
     return message
 

@@ -26,6 +26,7 @@ from portal.addresses import address_field, strip_text
 from portal.forms import WholeNumberField, choices, no_control_chars
 from portal.mail import PRESETS
 from portal.mail.oauth import url_problem
+from portal.senders.service import fallback_fits
 
 ENCRYPTION_LABELS = [
     ("starttls", _l("STARTTLS (usually port 587 or 25)")),
@@ -167,10 +168,12 @@ class SenderForm(FlaskForm):
         self.team_id.choices = choices(options + [(str(t.id), t.name) for t in teams])
 
     def set_fallback_choices(self, senders, current) -> None:
-        """Enabled senders the admin may use, never the sender itself; a stored fallback
+        """Enabled senders the admin may use in the sender's scope (system level, or its
+        own team: ``service.fallback_fits``), never the sender itself; a stored fallback
         that is no longer one of them stays visible (saving it again says why not)."""
         options = [("", _l("None: mail waits while this sender cannot connect"))]
-        options += [(str(s.id), s.name) for s in senders if current is None or s.id != current.id]
+        options += [(str(s.id), s.name) for s in senders if current is None or (
+            s.id != current.id and fallback_fits(s, current.team_id))]
         stored = current.fallback_sender_id if current is not None else None
         if stored and all(value != str(stored) for value, _label in options):
             options.append((str(stored), _l("Sender %(id)s (not usable)", id=stored)))
@@ -212,7 +215,8 @@ class SenderForm(FlaskForm):
         values = {name: field.data for name, field in self._fields.items()}
         values["team_id"] = int(self.team_id.data) if self.team_id.data else None
         fallback = str(self.fallback_sender_id.data or "")
-        values["fallback_sender_id"] = int(fallback) if fallback.isdigit() else None
+        values["fallback_sender_id"] = int(fallback) if fallback.isascii() \
+            and fallback.isdecimal() else None
         megabytes = self.max_message_bytes.data
         values["max_message_bytes"] = megabytes * MB if megabytes else None
         for name in ("name", "host", "address", "username", "display_name", "oauth_tenant",

@@ -2,7 +2,7 @@
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from portal.crypto import decrypt, encrypt
 from portal.errors import ServiceError
@@ -52,7 +52,7 @@ def save_sender(actor, sender: Sender | None, values: dict) -> Sender:
         raise ServiceError(refused, "host")
     if not values.get("password") and moved_away(values, sender):
         raise ServiceError(str(MOVED_AWAY_MESSAGE), "password")
-    check_fallback(actor, sender, values.get("fallback_sender_id"))
+    check_fallback(actor, sender, values.get("fallback_sender_id"), values.get("team_id"))
     oauth.check_secret(values, sender)
     oauth_moved = oauth.moved(values, sender)
     if sender is None:
@@ -69,18 +69,39 @@ def save_sender(actor, sender: Sender | None, values: dict) -> Sender:
     oauth.apply(sender, values, oauth_moved)
     if moved or not sender.enabled:
         sender.is_default = False
+    if moved:
+        _drop_foreign_fallbacks(sender)
     db.session.flush()
     return sender
 
 
-def check_fallback(actor, sender: Sender | None, fallback_id: int | None) -> None:
-    """A fallback is an enabled sender the admin may use, never the sender itself, and
-    never one that leads back to it (A → B → A would hand mail to and fro)."""
+def fallback_fits(fallback: Sender, team_id: int | None) -> bool:
+    """A sender of ``team_id`` may fall back only to a system-level sender or one of its
+    own team (mail of one team never goes out through another team's account)."""
+    return fallback.team_id is None or fallback.team_id == team_id
+
+
+def _drop_foreign_fallbacks(sender: Sender) -> None:
+    """A sender moved to another team stops being the fallback of senders outside it."""
+    if sender.team_id is None:
+        return
+    db.session.execute(update(Sender).where(
+        Sender.fallback_sender_id == sender.id,
+        Sender.team_id.is_(None) | (Sender.team_id != sender.team_id))
+        .values(fallback_sender_id=None).execution_options(synchronize_session=False))
+
+
+def check_fallback(actor, sender: Sender | None, fallback_id: int | None,
+                   team_id: int | None) -> None:
+    """A fallback is an enabled sender the admin may use in the scope of ``team_id`` (the
+    sender's team), never the sender itself, and never one that leads back to it
+    (A → B → A would hand mail to and fro)."""
     if fallback_id is None:
         return
     if sender is not None and fallback_id == sender.id:
         raise ServiceError(_("A sender cannot be its own fallback."), "fallback_sender_id")
-    usable = {candidate.id: candidate for candidate in usable_senders(actor)}
+    usable = {candidate.id: candidate for candidate in usable_senders(actor)
+              if fallback_fits(candidate, team_id)}
     current, seen = usable.get(fallback_id), set()
     if current is None:
         raise ServiceError(_("Choose an enabled sender you may use as the fallback sender."),

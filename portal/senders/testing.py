@@ -18,6 +18,7 @@ from portal.mail import (
     probe,
 )
 from portal.outbox import lifecycle, quota
+from portal.outbox.delivery import SESSION_STEPS
 from portal.outbox.records import new_message
 from portal.senders import oauth
 from portal.senders.models import Sender
@@ -77,11 +78,25 @@ def send_test_mail(values: dict, stored: Sender | None, timeout: float, *,
     test mail is final: the worker would retry it with the stored settings, not the
     ones being tested.
     """
-    recipient = values["test_recipient"]
+    booking = None
     if stored is not None:  # a saved sender's test mail counts against its quotas too
         booking = quota.check(stored, 1)
         if isinstance(booking, quota.Wait):
             raise quota.Refused(quota.refusal(stored.name, booking))
+    try:
+        return _send_test_mail(values, stored, timeout, booking, user_id=user_id,
+                               client_ip=client_ip)
+    except Exception:
+        db.session.rollback()
+        quota.give_back(booking)  # nothing reached the server
+        raise
+
+
+def _send_test_mail(values: dict, stored: Sender | None, timeout: float, booking, *,
+                    user_id: int | None, client_ip: str | None) -> CheckResult:
+    """``send_test_mail`` once its recipient is booked; the booking is given back when
+    the session never opened (nothing was offered to the server)."""
+    recipient = values["test_recipient"]
     settings = smtp_settings(values, stored, timeout)
     msg = build_test_mail(values["address"], values["display_name"], recipient,
                           sent_at=when(utcnow()))
@@ -99,6 +114,8 @@ def send_test_mail(values: dict, stored: Sender | None, timeout: float, *,
     if stored is not None:
         quota.after_reply(stored.id, report.error,
                           report.result.refused if report.result is not None else None)
+    if report.error is not None and report.error.step in SESSION_STEPS:
+        quota.give_back(booking)
     lifecycle.finish_immediate(message, started, result=report.result, error=report.error,
                                retry=False)
     return CheckResult("mail", report, _diagnosis(report), recipient, message_pk=message.id)
