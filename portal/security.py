@@ -13,7 +13,7 @@ previews use ``srcdoc``, which inherits this policy: they show the mail's text
 and structure without its styles, the safe choice for HTML being edited.
 """
 
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask, g, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 
@@ -91,32 +91,54 @@ class HttpsAwareSessionInterface(SecureCookieSessionInterface):
 
 
 # Endpoints that take larger bodies than MAX_CONTENT_LENGTH: endpoint -> config key of
-# their limit (the batch API). Applied before any body is read.
+# their limit (the batch API). Applied, for a known caller only, before any body is read
+# (``portal.outbox.attachments.allow_uploads``).
 BODY_LIMITS: dict[str, str] = {}
 
 NUL_REFUSED = N_("Text may not contain NUL characters (\\0). Remove them and send again.")
 
 
-def _has_nul(value) -> bool:
+def has_nul(value) -> bool:
+    """True when ``value`` (text, or lists and dicts of it, keys too) holds a NUL."""
     if isinstance(value, str):
         return "\x00" in value
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
+        return any(has_nul(item) for item in value)
     return False
+
+
+def nul_refusal(*values):
+    """The 400 answer when any of ``values`` holds a NUL, else None."""
+    from portal.errors import error_response
+
+    if any(has_nul(value) for value in values):
+        return error_response(400, _(NUL_REFUSED))
+    return None
+
+
+def form_values() -> list:
+    """Every value of the query string and the form, repeated fields included."""
+    return [*request.args.listvalues(), *request.form.listvalues()]
 
 
 def _refuse_nul():
     """No text field anywhere may carry a NUL character: PostgreSQL cannot store one and
-    no mail header or body needs one. Checked once here for every form, query and JSON body."""
+    no mail header or body needs one. Checked once here for every form, query and JSON body.
+
+    A body larger than the usual limit is not read here: only an authenticated upload may
+    be that large (``portal.outbox.attachments.allow_uploads``), and its endpoint checks
+    its own fields once it has parsed them (``portal.api.bodies``, the compose view);
+    any other large body is refused unread (413) when something tries to read it.
+    """
     from portal.errors import error_response
 
-    if request.endpoint in BODY_LIMITS:
-        request.max_content_length = current_app.config[BODY_LIMITS[request.endpoint]] + 1
-    values = [*request.args.values(), *request.headers.values()]
+    values = [*request.args.listvalues(), *request.headers.values()]
+    if g.get("upload_limit") is not None:
+        return nul_refusal(*values)
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        values += request.form.values()
+        values += request.form.listvalues()
     if request.is_json:
         try:
             values.append(jsonsafe.loads(request.get_data(cache=True)))
@@ -125,9 +147,7 @@ def _refuse_nul():
                                          reason=str(error)))
         except ValueError:
             pass  # other malformed JSON: the endpoint reports it in its own terms
-    if any(_has_nul(value) for value in values):
-        return error_response(400, _(NUL_REFUSED))
-    return None
+    return nul_refusal(*values)
 
 
 def register(app: Flask) -> None:

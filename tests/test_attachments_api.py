@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.extensions import db
+from portal.mail.attachments import is_executable
 from portal.outbox.models import Message
 from portal.outbox.worker import Worker
 from portal.senders.models import Sender
@@ -157,11 +158,33 @@ def test_bad_attachments_name_the_field(app, client, relay, make_token, item, fi
 
 
 @pytest.mark.parametrize("name", ["setup.exe", "run.BAT", "report.pdf.exe", "x.js",
-                                  "macro.vbs", "tool.ps1", "pkg.msi", "a.scr. ", "app.jar"])
+                                  "macro.vbs", "tool.ps1", "pkg.msi", "a.scr. ", "app.jar",
+                                  "invoice.iso", "disk.img", "a.vhd", "b.VHDX", "notes.one",
+                                  "link.url", "setup.cab", "app.appref-ms",
+                                  "x.settingcontent-ms", "y.library-ms"])
 def test_executables_are_refused(app, client, relay, make_token, name):
     error = _error(_post(client, make_token(), {**MAIL, "attachments": [_file(name, b"MZ")]}),
                    422, "forbidden_attachment_type", "attachments[0].filename")
     assert name in error["message"]
+    assert _count(app) == 0 and relay.messages == []
+
+
+def test_documents_with_active_content_are_not_counted_as_programs():
+    # Macro documents, web pages and SVG are ordinary business files: a judgement call
+    # documented beside EXECUTABLE_EXTENSIONS.
+    for name in ("q3.docm", "q3.xlsm", "page.html", "page.htm", "chart.svg", "a.pdf",
+                 "one", "report.iso.pdf"):
+        assert not is_executable(name), name
+    assert is_executable("report.pdf.iso") and is_executable("x.ISO. ")
+
+
+@pytest.mark.parametrize("value", [5, True, "a.pdf", {"filename": "a.pdf"}])
+def test_multipart_attachments_that_are_not_a_list_are_a_422(app, client, relay, make_token,
+                                                              value):
+    response = client.post(URL, data={"message": json.dumps({**MAIL, "attachments": value}),
+                                      "file": (io.BytesIO(b"x"), "a.pdf")},
+                           headers=_auth(make_token()), content_type="multipart/form-data")
+    _error(response, 422, "invalid_type", "attachments")
     assert _count(app) == 0 and relay.messages == []
 
 

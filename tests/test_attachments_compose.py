@@ -103,6 +103,29 @@ def test_sending_individually_attaches_the_files_to_each_copy(app, client, world
     assert all(attachments_of(m)[PDF].get_content() == pdf for m in server.messages)
 
 
+def test_sending_individually_refuses_files_too_large_for_every_copy(
+        app, client, world, smtpd_factory, make_smtp_sender, monkeypatch):
+    from portal.outbox import attachments
+
+    monkeypatch.setattr(attachments, "MAX_COPIES_BYTES", 60_000)  # 2 copies
+    server = _relay(smtpd_factory, make_smtp_sender, world)
+    login(client, "red_agent")
+    response = _post(client, [(io.BytesIO(os.urandom(20_000)), PDF)],
+                     sender_id=server.sender_id, individually="y",
+                     to="a@example.org, b@example.org, c@example.org")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="attachments-error"' in body and "once per recipient" in body
+    assert 'id="compose-files" hx-preserve="true"' in body  # the chosen files stay
+    with app.app_context():
+        assert db.session.scalars(select(Message)).all() == []
+    # Two copies fit; so does one message to all three.
+    assert _post(client, [(io.BytesIO(os.urandom(20_000)), PDF)], sender_id=server.sender_id,
+                 individually="y", to="a@example.org, b@example.org").status_code == 200
+    assert _post(client, [(io.BytesIO(os.urandom(20_000)), PDF)], sender_id=server.sender_id,
+                 to="a@example.org, b@example.org, c@example.org").status_code == 200
+
+
 def test_compose_body_may_exceed_the_usual_form_limit(app, client, world, smtpd_factory,
                                                       make_smtp_sender):
     app.config["MAX_CONTENT_LENGTH"] = 100_000

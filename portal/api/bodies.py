@@ -2,9 +2,10 @@
 
 ``POST /messages`` takes a JSON object (files base64 in ``attachments``) or
 ``multipart/form-data`` (a ``message`` part with the JSON, one file part per file): the
-whole body may be ``API_MAX_BODY`` plus the largest message a sender takes, and all but
-the files must fit in ``API_MAX_BODY``. ``POST /messages/batch`` takes one JSON object of
-at most ``API_BATCH_MAX_BODY``.
+whole body may be ``API_MAX_BODY`` plus the largest message a sender the token may use
+takes, and all but the files must fit in ``API_MAX_BODY``. ``POST /messages/batch`` takes
+one JSON object of at most ``API_BATCH_MAX_BODY``. The message's fields are checked for NUL
+characters here, once parsed: the app-wide check leaves bodies that large to the endpoint.
 """
 
 import json
@@ -15,6 +16,7 @@ from flask_babel import gettext as _
 from portal.api import files, schema
 from portal.api.schema import ApiError
 from portal.outbox.attachments import upload_limit
+from portal.security import NUL_REFUSED, has_nul
 
 
 def payload_too_large(limit: int | None = None) -> ApiError:
@@ -48,16 +50,25 @@ def message_body() -> tuple[dict, list]:
     """The message fields and its uploaded files (see the module docstring)."""
     limit = current_app.config["API_MAX_BODY"]
     small = request.content_length is not None and request.content_length <= limit
-    whole = limit if small else upload_limit()
+    whole = limit if small else (upload_limit() or limit)
     if request.content_length is not None and request.content_length > whole:
         raise payload_too_large()
     if request.mimetype == "multipart/form-data":
-        return _multipart(limit, whole)
-    raw = _read_json(whole)
+        data, uploads = _multipart(limit, whole)
+    else:
+        raw = _read_json(whole)
+        data, uploads = _fields(raw), []
+        if len(raw) > limit and len(raw_fields(data)) > limit:
+            raise payload_too_large()
+    return data, uploads
+
+
+def _fields(raw: bytes) -> dict:
+    """The parsed JSON object, refused (400) when any text in it holds a NUL."""
     data = schema.parse_json(raw)
-    if len(raw) > limit and len(raw_fields(data)) > limit:
-        raise payload_too_large()
-    return data, []
+    if has_nul(data):
+        raise ApiError(400, "bad_request", _(NUL_REFUSED))
+    return data
 
 
 def batch_body() -> dict:
@@ -85,7 +96,8 @@ def _multipart(limit: int, whole: int) -> tuple[dict, list]:
                                               "“%(part)s” part.", part="message"), "message")
     if len(text) > limit:
         raise payload_too_large()
-    data = schema.parse_json(text)
+    data = _fields(text)
     uploads = [upload for name, upload in request.files.items(multi=True)
                if name != "message"]
-    return data, files.uploaded(uploads, len(data.get("attachments") or []))
+    listed = data.get("attachments")  # not a list: refused with its own 422 later
+    return data, files.uploaded(uploads, len(listed) if isinstance(listed, list) else 0)

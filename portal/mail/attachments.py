@@ -29,12 +29,20 @@ from portal.mail.compose_errors import ComposeError
 MAX_FILENAME = 255
 MAX_CONTENT_ID = 200
 LINE = 78  # RFC 5322's recommended line length; the generator keeps lines that fit
-# Windows and mail clients run these on a double click: refused unless allowed.
+# Windows and mail clients run these on a double click: refused unless allowed. Besides
+# programs and scripts, the pure carriers malware is mailed in: disk images Windows mounts
+# (iso, img, vhd, vhdx), archives and notebooks that open or run what they hold (cab,
+# diagcab, one), and shortcuts to programs or remote files (url, website, appref-ms,
+# application, settingcontent-ms, library-ms, searchconnector-ms). Office documents with
+# macros (docm, xlsm) and HTML or SVG stay allowed: they are ordinary business files,
+# opened in programs that guard their active content themselves.
 EXECUTABLE_EXTENSIONS = frozenset((
-    "ade", "adp", "app", "appx", "bas", "bat", "chm", "cmd", "com", "cpl", "dll", "exe",
-    "gadget", "hta", "inf", "ins", "isp", "jar", "js", "jse", "lnk", "mde", "msc", "msi",
-    "msix", "msp", "mst", "pif", "ps1", "ps1xml", "psc1", "psm1", "reg", "scf", "scr", "sct",
-    "shb", "sys", "vb", "vbe", "vbs", "vxd", "ws", "wsc", "wsf", "wsh", "xll",
+    "ade", "adp", "app", "application", "appref-ms", "appx", "bas", "bat", "cab", "chm",
+    "cmd", "com", "cpl", "diagcab", "dll", "exe", "gadget", "hta", "img", "inf", "ins",
+    "iso", "isp", "jar", "js", "jse", "library-ms", "lnk", "mde", "msc", "msi", "msix",
+    "msp", "mst", "one", "pif", "ps1", "ps1xml", "psc1", "psm1", "reg", "scf", "scr", "sct",
+    "searchconnector-ms", "settingcontent-ms", "shb", "sys", "url", "vb", "vbe", "vbs",
+    "vhd", "vhdx", "vxd", "website", "ws", "wsc", "wsf", "wsh", "xll",
 ))
 _CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
 _NAME = r"[A-Za-z0-9!#$&^_.+-]{1,127}"

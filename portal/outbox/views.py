@@ -16,7 +16,7 @@ from portal.extensions import db
 from portal.htmx import render
 from portal.i18n import zones
 from portal.outbox.actors import Actor
-from portal.outbox.attachments import from_upload, megabytes
+from portal.outbox.attachments import check_copies, from_upload, megabytes
 from portal.outbox.forms import (
     ComposeForm,
     preselected_sender,
@@ -28,6 +28,7 @@ from portal.outbox.lifecycle import PENDING
 from portal.outbox.models import Message
 from portal.outbox.service import Submission, SubmitError, clean_addresses, submit
 from portal.records.service import visible_messages_query
+from portal.security import form_values, nul_refusal
 from portal.senders.service import usable_senders
 from portal.templates_.preview import Preview
 from portal.templates_.render import RenderedMail, TemplateRenderError, render_template_parts
@@ -148,6 +149,9 @@ def _error_field(form: ComposeForm, error: SubmitError, template):
 @bp.post("/compose")
 @login_required
 def send():
+    refused = nul_refusal(*form_values())  # a large upload's fields skip the app-wide check
+    if refused is not None:
+        return refused
     form = _form()
     template = _chosen_template(form)
     valid = form.validate_on_submit()
@@ -203,6 +207,7 @@ def _send_individually(form: ComposeForm, template, actor: Actor, to: list[str],
         raise SubmitError("too_many_recipients",
                           _("Send individually to at most %(num)d addresses.",
                             num=MAX_INDIVIDUAL), "to")
+    check_copies(content[1], len(to))
     clean_addresses("to", to)
     ids = []
     for address in to:
