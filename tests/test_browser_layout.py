@@ -40,7 +40,7 @@ def lived_in(app, world):
         for i, status in enumerate(("sent", "partial", "failed", "queued", "scheduled")):
             message = Message(sender_name="Finance reports sender with a long name",
                               sender_address="finance-reports-department@example.com",
-                              sender_reason="default", subject="Weekly inventory summary for "
+                              sender_reason="team default", subject="Weekly inventory summary for "
                               "the Shanghai and Shenzhen warehouses " * 2, mode="deferred",
                               status=status, attempt_count=1, team_id=world["red"],
                               user_id=world["red_agent"], reply_code=250,

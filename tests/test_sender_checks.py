@@ -319,3 +319,13 @@ def test_check_panel_clears_a_pending_confirmation(root, smtpd_factory):
     server = smtpd_factory("starttls", auth=AUTH)
     body = _check(root, server).get_data(as_text=True)
     assert '<div id="save-confirm" hx-swap-oob="true"></div>' in body
+
+
+def test_test_mail_record_names_its_reason_in_the_readers_language(app, root, smtpd_factory):
+    server = smtpd_factory("plain", auth=AUTH)
+    _check(root, server, action="mail", test_recipient="me@example.org")
+    with app.app_context():
+        record_id = db.session.scalar(select(Message.id))
+    page = root.get(f"/messages/{record_id}", headers={"Accept-Language": "zh-CN"})
+    text = page.get_data(as_text=True)
+    assert "发件人表单中的测试邮件" in text and "(test mail)" not in text
