@@ -109,6 +109,7 @@ def test_sender_lifecycle(page, portal_server, world, smtpd_factory):
     page.get_by_role("button", name="Save sender").click()  # the check passed: no question
     expect(page.get_by_text("Sender “Local relay” saved.")).to_be_visible()
     expect(page.locator("tr", has_text="Local relay").locator(".pill-ok")).to_be_visible()
+    page.wait_for_load_state("load")  # htmx has taken over the forms of the new page
     page.evaluate("window.__noReload = true")
     page.get_by_label("System default sender").select_option(
         label="Local relay <robot@example.com>")
