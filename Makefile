@@ -3,7 +3,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PG_INITDB := $(wildcard /usr/lib/postgresql/*/bin/initdb)
-# Test processes (pytest-xdist): much of the suite waits on sockets and subprocesses.
+# Test processes (pytest-xdist) for the passes without a browser: much of the suite waits
+# on sockets and subprocesses. The browser tests run on their own, one at a time: Chromium
+# is busy enough, and their timing stays that of a real user.
 TEST_WORKERS ?= 2
 
 .PHONY: run test translations
@@ -32,11 +34,12 @@ run: $(VENV)/.deps $(VENV)/.catalogs
 	$(BIN)/flask --app portal ensure-admin
 	$(BIN)/honcho --procfile Procfile start
 
-# Lint, then the whole suite on SQLite (browser tests included), then again on PostgreSQL
+# Lint, then the whole suite on SQLite (the browser tests after the rest), then again on PostgreSQL
 # (all but the tests that touch no database).
 test: $(VENV)/.dev-deps $(VENV)/.catalogs
 	$(BIN)/ruff check .
-	$(BIN)/pytest -n $(TEST_WORKERS)
+	$(BIN)/pytest -n $(TEST_WORKERS) -m "not browser"
+	$(BIN)/pytest -m browser
 ifneq ($(PG_INITDB),)
 	PORTAL_TEST_DB=postgresql $(BIN)/pytest -n $(TEST_WORKERS) -m "not browser and not backend_free"
 else
