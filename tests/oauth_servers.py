@@ -13,7 +13,9 @@ import json
 import pytest
 from aiosmtpd.smtp import MISSING, AuthResult, LoginPassword
 
+from portal.mail.oauth import forget
 from tests.oauth_provider import ACCOUNT, CLIENT_ID, CLIENT_SECRET, TENANT, OAuthProvider
+from tests.oauth_trap import running_trap
 from tests.smtp_servers import SmtpTestServer, _Handler
 
 __all__ = ["ACCOUNT", "CLIENT_ID", "CLIENT_SECRET", "TENANT", "OAuthProvider"]
@@ -44,6 +46,20 @@ class _XOAuth2Handler(_Handler):
             return AuthResult(success=False, handled=True)
         return AuthResult(success=False, handled=False,
                           message="535 5.7.3 Authentication unsuccessful")
+
+
+@pytest.fixture
+def empty_token_cache():
+    """The process-wide token cache, empty before and after the test."""
+    forget()
+    yield
+    forget()
+
+
+@pytest.fixture
+def trap():
+    """A stranger's token endpoint that records what it receives (``tests.oauth_trap``)."""
+    yield from running_trap()
 
 
 @pytest.fixture

@@ -8,27 +8,17 @@ redirect, which would re-send the client secret and refresh token elsewhere.
 import pytest
 
 from portal.mail import DeliveryError
-from portal.mail.oauth import TokenSource, forget, get_token
+from portal.mail.oauth import TokenSource, get_token
 from portal.mail.oauth.authcode import redeem
 from tests.conftest import HX, login
 from tests.oauth_servers import CLIENT_ID, CLIENT_SECRET
-from tests.oauth_trap import running_trap
 from tests.test_oauth_destination import _consented
 from tests.test_oauth_senders import _create, _stored, oauth_form
 
 REFUSED = "may only use the sign-in and token servers"
 
 
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    forget()
-    yield
-    forget()
-
-
-@pytest.fixture
-def trap():
-    yield from running_trap()
+pytestmark = pytest.mark.usefixtures("empty_token_cache")
 
 
 def _allow(app, *ports: int) -> None:

@@ -11,25 +11,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from portal.mail.oauth import forget
 from tests.conftest import HX, login
 from tests.oauth_servers import CLIENT_SECRET
-from tests.oauth_trap import running_trap
 from tests.test_oauth_senders import _create, _stored, oauth_form
 
 AGAIN = "Enter the client secret again"
 
 
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    forget()
-    yield
-    forget()
-
-
-@pytest.fixture
-def trap():
-    yield from running_trap()
+pytestmark = pytest.mark.usefixtures("empty_token_cache")
 
 
 def _switched_to_password(client, server, provider) -> tuple[int, dict]:

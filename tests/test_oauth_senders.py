@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from portal.crypto import decrypt
 from portal.extensions import db
-from portal.mail.oauth import forget
 from portal.outbox.models import Message
 from portal.outbox.worker import Worker
 from portal.senders.models import Sender
@@ -20,12 +19,7 @@ from tests.oauth_servers import ACCOUNT, CLIENT_ID, CLIENT_SECRET, TENANT
 from tests.sender_helpers import sender_form
 from tests.test_delivery import _message, _submit
 
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    forget()
-    yield
-    forget()
+pytestmark = pytest.mark.usefixtures("empty_token_cache")
 
 
 def oauth_form(server, provider, **overrides) -> dict:

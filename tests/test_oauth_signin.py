@@ -16,12 +16,7 @@ from tests.oauth_servers import ACCOUNT
 from tests.test_delivery import _message, _submit
 from tests.test_oauth_senders import _create, _stored, oauth_form
 
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    forget()
-    yield
-    forget()
+pytestmark = pytest.mark.usefixtures("empty_token_cache")
 
 
 def _connect(client, provider, sid) -> str:

@@ -13,12 +13,7 @@ from portal.mail.compose import build_message
 from portal.mail.oauth import TokenSource, authcode, forget, get_token, tokens, url_problem
 from tests.oauth_servers import ACCOUNT, CLIENT_ID, CLIENT_SECRET, TENANT
 
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    forget()
-    yield
-    forget()
+pytestmark = pytest.mark.usefixtures("empty_token_cache")
 
 
 def _source(provider, **overrides) -> TokenSource:
